@@ -1,0 +1,1 @@
+"""Sceau gateway package."""

@@ -1,0 +1,1 @@
+"""Sceau hub package."""
