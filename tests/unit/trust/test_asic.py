@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trust.asic import AsicManifest
+from trust.errors import MalformedInputError
+
+SIG = "META-INF/signature001.p7s"
+
+
+def test_round_trip_with_awkward_names() -> None:
+    names = ["a b&c.pdf", "é<>.xml", "manifest.json"]
+    manifest = AsicManifest.build(
+        SIG, [(n, "application/pdf", hashlib.sha256(n.encode()).digest()) for n in names]
+    )
+    xml = manifest.to_xml()
+    assert b"a%20b%26c.pdf" in xml
+    assert AsicManifest.from_xml(xml) == manifest
+
+
+def test_refuses_dtd_and_entities() -> None:
+    evil = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'
+    with pytest.raises(MalformedInputError, match="DTD"):
+        AsicManifest.from_xml(evil)
+
+
+def test_refuses_other_digest_algorithms_and_duplicates() -> None:
+    xml = AsicManifest.build(SIG, [("a", "text/plain", b"\0" * 32)]).to_xml()
+    with pytest.raises(MalformedInputError, match="not SHA-256"):
+        AsicManifest.from_xml(xml.replace(b"xmlenc#sha256", b"xmldsig#sha1"))
+    ref = xml[xml.index(b"  <asic:DataObjectReference") : xml.index(b"</asic:ASiCManifest>")]
+    doubled = xml.replace(b"</asic:ASiCManifest>", ref + b"</asic:ASiCManifest>")
+    with pytest.raises(MalformedInputError, match="twice"):
+        AsicManifest.from_xml(doubled)
+
+
+def test_refuses_wrong_root_and_missing_sig_reference() -> None:
+    with pytest.raises(MalformedInputError, match="root"):
+        AsicManifest.from_xml(b"<a/>")
+    xml = AsicManifest.build(SIG, []).to_xml()
+    stripped = b"\n".join(line for line in xml.split(b"\n") if b"SigReference" not in line)
+    with pytest.raises(MalformedInputError, match="SigReference"):
+        AsicManifest.from_xml(stripped)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_parser_only_raises_malformed_input(data: bytes) -> None:
+    try:
+        AsicManifest.from_xml(data)
+    except MalformedInputError:
+        pass
