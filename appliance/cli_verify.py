@@ -112,7 +112,7 @@ def _verify_journal(path: Path, keys: tuple, as_json: bool) -> None:  # type: ig
         def tick(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = verify_journal(path, verifier_keys=keys, progress=tick)
+        result = verify_journal(path, journal_keys=keys, progress=tick)
     if as_json:
         json.dump(
             {
