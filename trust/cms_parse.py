@@ -96,16 +96,16 @@ class ParsedSignedData:
         return None
 
 
+class _EncapsulatedContentInfo(core.Sequence):  # type: ignore[misc]
+    _fields = [  # noqa: RUF012 (asn1crypto's declaration style)
+        ("content_type", core.ObjectIdentifier),
+        ("content", core.OctetString, {"explicit": 0, "optional": True}),
+    ]
+
+
 def _version(value: core.Integer) -> int:
     native = value.native  # asn1crypto maps known versions to "v1", "v3", ...
     return native if isinstance(native, int) else int(native[1:])
-
-
-def _octets(value: core.Asn1Value) -> bytes:
-    native = value.native
-    if isinstance(native, bytes):
-        return native
-    return bytes(value.contents or b"")
 
 
 def _attributes(signer_info: cms.SignerInfo) -> tuple[bytes | None, tuple[SignedAttribute, ...]]:
@@ -163,7 +163,9 @@ def _parse(der: bytes) -> ParsedSignedData:
     if len(signer_infos) != 1:
         raise MalformedInputError(f"{len(signer_infos)} SignerInfos; exactly one is supported")
     signer_info = signer_infos[0]
-    encap = signed_data["encap_content_info"]
+    # Re-read eContent as a plain OCTET STRING: asn1crypto would otherwise parse
+    # it as any content type registered with it (asn1crypto.tsp registers TSTInfo).
+    encap = _EncapsulatedContentInfo.load(signed_data["encap_content_info"].dump(), strict=True)
     content = encap["content"]
     sid = signer_info["sid"]
     if sid.name == "issuer_and_serial_number":
@@ -180,7 +182,7 @@ def _parse(der: bytes) -> ParsedSignedData:
         version=_version(signed_data["version"]),
         digest_algorithms=tuple(a["algorithm"].dotted for a in signed_data["digest_algorithms"]),
         econtent_type=encap["content_type"].dotted,
-        econtent=None if isinstance(content, core.Void) else _octets(content),
+        econtent=None if isinstance(content, core.Void) else bytes(content),
         certificates=_certificates(signed_data),
         signer_version=_version(signer_info["version"]),
         signer_issuer_der=issuer_der,
