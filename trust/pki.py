@@ -18,6 +18,7 @@ import ipaddress
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -251,7 +252,7 @@ def load_certificates_pem(data: bytes, *, source: str = "input") -> list[x509.Ce
 
 def load_certificates_file(path: str | os.PathLike[str]) -> list[x509.Certificate]:
     try:
-        data = open(path, "rb").read()  # noqa: SIM115
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise KeyMaterialError(f"cannot read certificate file {path}: {exc.strerror}") from exc
     if b"-----BEGIN" not in data:
