@@ -57,8 +57,10 @@ class BackgroundServer:
         site = web.TCPSite(self._runner, self._host, 0, ssl_context=self._ssl)
         await site.start()
         server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        sockets = getattr(server, "sockets", None)
+        if not sockets:
+            raise RuntimeError("the server did not open a socket")
+        self.port = int(sockets[0].getsockname()[1])
 
     def stop(self) -> None:
         if self._thread.is_alive():

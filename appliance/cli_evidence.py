@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import click
+from cryptography import x509
 
 from appliance.trust_inputs import journal_signer, read_certificates, write_vkey
 from trust.checkpoint import VerifierKey
@@ -141,9 +142,9 @@ def seal_cmd(
 
 def _timestamper(
     url: str | None,
-    anchors: tuple,
+    anchors: tuple[x509.Certificate, ...],
     local_key: Path | None,
-    local_cert: Path | None,  # type: ignore[type-arg]
+    local_cert: Path | None,
 ) -> TimeStamper:
     if url and (local_key or local_cert):
         raise click.UsageError("give --tsa or --local-tsa-key/--local-tsa-cert, not both")

@@ -13,6 +13,7 @@ from appliance.exit_codes import ExitCode
 from appliance.report import print_bundle_report, print_result
 from appliance.trust_inputs import read_certificates, read_verifier_keys
 from trust.bundle_verify import TrustInputs, verify_bundle
+from trust.checkpoint import VerifierKey
 
 _path = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -88,7 +89,7 @@ def verify(
         raise click.exceptions.Exit(ExitCode.VERIFICATION_FAILED)
 
 
-def _verify_journal(path: Path, keys: tuple, as_json: bool) -> None:  # type: ignore[type-arg]
+def _verify_journal(path: Path, keys: tuple[VerifierKey, ...], as_json: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from trust.journal_verify import verify_journal

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cryptography import x509
+
 from trust.checkpoint import VerifierKey
 from trust.errors import KeyMaterialError, MalformedInputError
 from trust.keys import FileSigner, KeyAlgorithm
@@ -28,8 +30,8 @@ def read_verifier_keys(paths: tuple[Path, ...]) -> tuple[VerifierKey, ...]:
     return tuple(keys)
 
 
-def read_certificates(paths: tuple[Path, ...]) -> list:  # type: ignore[type-arg]
-    certs = []
+def read_certificates(paths: tuple[Path, ...]) -> list[x509.Certificate]:
+    certs: list[x509.Certificate] = []
     for path in paths:
         try:
             certs += load_certificates_file(path)
