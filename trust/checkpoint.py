@@ -262,11 +262,15 @@ class SignedNote:
         return Checkpoint.from_body(self.text)
 
     def with_signature(self, signature: NoteSignature) -> SignedNote:
-        """This note plus ``signature``, replacing any earlier one by the same key."""
-        kept = tuple(
-            s for s in self.signatures if (s.name, s.key_id) != (signature.name, signature.key_id)
+        """This note plus ``signature``; one by the same key is replaced where it stands."""
+        same = (signature.name, signature.key_id)
+        kept = [s for s in self.signatures if (s.name, s.key_id) != same]
+        if len(kept) == len(self.signatures):
+            return SignedNote(self.text, (*self.signatures, signature))
+        return SignedNote(
+            self.text,
+            tuple(signature if (s.name, s.key_id) == same else s for s in self.signatures),
         )
-        return SignedNote(self.text, (*kept, signature))
 
 
 def _ed25519_public_key(signer: Signer) -> bytes:
