@@ -64,7 +64,7 @@ def check_entry_name(name: str) -> str:
 
 
 class BundleWriter:
-    """Write a bundle: ``mimetype`` first and stored, then everything else deflated."""
+    """Write a bundle: ``mimetype`` first and stored, then the other entries."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._target = Path(path)
@@ -78,26 +78,28 @@ class BundleWriter:
         info.compress_type = zipfile.ZIP_STORED
         self._zip.writestr(info, MIMETYPE)
 
-    def _info(self, name: str) -> zipfile.ZipInfo:
+    def _info(self, name: str, *, compress: bool = True) -> zipfile.ZipInfo:
         check_entry_name(name)
         if name in self._names or name == "mimetype":
             raise MalformedInputError(f"bundle entry {name!r} written twice")
         self._names.add(name)
         info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         info.external_attr = 0o644 << 16
         return info
 
     def add_bytes(self, name: str, data: bytes) -> None:
         self._zip.writestr(self._info(name), data)
 
-    def add_stream(self, name: str, stream: BinaryIO) -> None:
-        with self._zip.open(self._info(name), "w", force_zip64=True) as out:
+    def add_stream(self, name: str, stream: BinaryIO, *, compress: bool = True) -> None:
+        """Copy ``stream`` in chunks; ``compress=False`` stores it as is (fast for
+        attachments, which are mostly PDFs and images that deflate cannot shrink)."""
+        with self._zip.open(self._info(name, compress=compress), "w", force_zip64=True) as out:
             shutil.copyfileobj(stream, out, CHUNK)
 
-    def add_file(self, name: str, path: str | os.PathLike[str]) -> None:
+    def add_file(self, name: str, path: str | os.PathLike[str], *, compress: bool = True) -> None:
         with open(path, "rb") as stream:
-            self.add_stream(name, stream)
+            self.add_stream(name, stream, compress=compress)
 
     def close(self) -> Path:
         """Finish the zip, fsync it, and move it into place."""
@@ -212,7 +214,7 @@ class BundleReader:
     def size(self, name: str) -> int:
         return self._info(name).file_size
 
-    def _info(self, name: str) -> zipfile.ZipInfo:
+    def _info(self, name: str, *, compress: bool = True) -> zipfile.ZipInfo:
         info = self._infos.get(name) if hasattr(self, "_infos") else self._zip.getinfo(name)
         if info is None:
             raise MalformedInputError(f"the bundle has no {name!r}")

@@ -157,7 +157,7 @@ def write_bundle(
         for name, attachment in expected.items():
             with _open(files[name]) as raw:
                 reader = _HashingReader(raw)
-                writer.add_stream(name, reader)  # type: ignore[arg-type]
+                writer.add_stream(name, reader, compress=False)  # type: ignore[arg-type]
             if reader.digest.hexdigest() != attachment.sha256 or reader.size != attachment.size:
                 raise MalformedInputError(
                     f"{name} changed since it was sealed (digest or size differs from the manifest)",
