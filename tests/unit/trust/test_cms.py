@@ -145,6 +145,14 @@ def test_attached_content_and_version_3_for_other_content_types(pki: ThrowawayPk
     assert decode_oid(ct) == ID_CT_TST_INFO
 
 
+def test_econtent_is_read_raw_even_when_asn1crypto_knows_its_type(pki: ThrowawayPki) -> None:
+    import asn1crypto.tsp  # registers TSTInfo as the spec of id-ct-TSTInfo eContent
+
+    assert asn1crypto.tsp.TSTInfo is not None
+    token = parse_signed_data(_build(pki, content_type=ID_CT_TST_INFO, detached=False))
+    assert token.econtent == CONTENT  # not a TSTInfo, yet returned as the octets it is
+
+
 def test_signing_time_is_optional_and_generalized_after_2049(pki: ThrowawayPki) -> None:
     assert parse_signed_data(_build(pki, signing_time=None)).attribute(oids.ID_SIGNING_TIME) is None
     later = dt.datetime(2051, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
