@@ -88,7 +88,7 @@ def connect(path: str | Path, *, read_only: bool = False) -> sqlite3.Connection:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
                 raise JournalError(f"journal {path} cannot use WAL mode (got {mode})")
-        conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA synchronous=FULL")
     except sqlite3.Error as exc:
         conn.close()
         raise JournalError(f"cannot open journal {path}: {exc}") from exc

@@ -198,14 +198,19 @@ def verify_journal(
 ) -> VerificationResult:
     """Verify a whole journal database offline; ``progress(done, total)`` reports the pass.
 
-    Raises :class:`~trust.errors.JournalError` only if the file cannot be
-    opened at all; a damaged or tampered database gives an INVALID result.
+    Raises :class:`~trust.errors.JournalError` only if there is no such file;
+    an unreadable, damaged or tampered database gives an INVALID result.
     """
     path = Path(path)
     if not path.is_file():
         raise JournalError(f"journal {path} does not exist")
     subject = f"journal {path}"
-    conn = store.connect(path, read_only=True)
+    try:
+        conn = store.connect(path, read_only=True)
+    except JournalError as exc:
+        return VerificationResult(
+            subject, (Check("journal database readable", False, exc.message),)
+        )
     try:
         conn.execute("BEGIN")
         version = store.schema_version(conn)
