@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from trust.errors import MalformedInputError
@@ -47,6 +48,9 @@ _PARSE_ERRORS = (
     AttributeError,
     NotImplementedError,
     RecursionError,
+    UnsupportedAlgorithm,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
 )
 
 
@@ -60,12 +64,25 @@ class _TimeStampResp(core.Sequence):  # type: ignore[misc]
     ]
 
 
+_LAZY_CERTIFICATE_FIELDS = (
+    "extensions",
+    "subject",
+    "issuer",
+    "not_valid_before_utc",
+    "not_valid_after_utc",
+    "signature_algorithm_oid",
+    "version",
+)
+
+
 @dataclass(frozen=True)
 class ParsedCertificate:
     der: bytes
     certificate: x509.Certificate
-    issuer: asn1_x509.Name
-    subject: asn1_x509.Name
+    # Names are compared as DER bytes, as issued (asn1crypto's normalising comparison
+    # raises on some strings that cryptography accepts).
+    issuer_der: bytes
+    subject_der: bytes
     serial_number: int
     subject_key_identifier: bytes | None
 
@@ -76,7 +93,7 @@ class EssCertId:
 
     hash_oid: str
     cert_hash: bytes
-    issuer: asn1_x509.GeneralNames | None
+    issuer_names_der: tuple[bytes, ...] | None  # the directoryName entries of issuerSerial
     serial_number: int | None
 
 
@@ -89,7 +106,7 @@ class PssParameters:
 
 @dataclass(frozen=True)
 class ParsedSignerInfo:
-    sid_issuer: asn1_x509.Name | None
+    sid_issuer_der: bytes | None
     sid_serial: int | None
     sid_key_identifier: bytes | None
     digest_oid: str
@@ -122,7 +139,8 @@ class ParsedToken:
     gen_time: dt.datetime
     accuracy: dt.timedelta | None
     nonce: int | None
-    tsa_name: asn1_x509.GeneralName | None
+    tsa_name_kind: str | None  # the GeneralName alternative, such as "directory_name"
+    tsa_directory_name_der: bytes | None
     critical_extensions: tuple[str, ...]
     certificates: tuple[ParsedCertificate, ...]
     signer_infos: tuple[ParsedSignerInfo, ...]
@@ -232,11 +250,19 @@ def _parse_token(token_der: bytes) -> ParsedToken:
         gen_time=_aware(tst["gen_time"].native),
         accuracy=None if isinstance(accuracy, core.Void) else _accuracy(accuracy),
         nonce=None if isinstance(tst["nonce"], core.Void) else int(tst["nonce"]),
-        tsa_name=None if isinstance(tsa, core.Void) else tsa,
+        tsa_name_kind=None if isinstance(tsa, core.Void) else tsa.name,
+        tsa_directory_name_der=_directory_name(tsa),
         critical_extensions=critical,
         certificates=certs,
         signer_infos=tuple(_parse_signer_info(si) for si in signed_data["signer_infos"]),
     )
+
+
+def _directory_name(name: asn1_x509.GeneralName | core.Void) -> bytes | None:
+    if isinstance(name, core.Void) or name.name != "directory_name":
+        return None
+    # GeneralName's directoryName is [4] EXPLICIT: drop the wrapper, keep the Name.
+    return bytes(name.chosen.untag().dump())
 
 
 def _aware(value: object) -> dt.datetime:
@@ -266,18 +292,25 @@ def parse_certificate(certificate: x509.Certificate) -> ParsedCertificate:
 def _parse_certificate(choice: cms.CertificateChoices) -> ParsedCertificate:
     cert = choice.chosen
     der = cert.dump()
+    if int(cert["tbs_certificate"]["serial_number"]) <= 0:
+        # RFC 5280 §4.1.2.2; cryptography would only warn, and warnings are not results.
+        raise ValueError("a certificate serial number is not positive")
     return _certificate(cert, der, x509.load_der_x509_certificate(der))
 
 
 def _certificate(
     cert: asn1_x509.Certificate, der: bytes, certificate: x509.Certificate
 ) -> ParsedCertificate:
+    # cryptography decodes these lazily; a certificate the checks cannot use is malformed.
+    certificate.public_key()
+    for attribute in _LAZY_CERTIFICATE_FIELDS:
+        getattr(certificate, attribute)
     ski = cert.key_identifier_value
     return ParsedCertificate(
         der=der,
         certificate=certificate,
-        issuer=cert["tbs_certificate"]["issuer"],
-        subject=cert["tbs_certificate"]["subject"],
+        issuer_der=cert["tbs_certificate"]["issuer"].dump(),
+        subject_der=cert["tbs_certificate"]["subject"].dump(),
         serial_number=int(cert["tbs_certificate"]["serial_number"]),
         subject_key_identifier=None if ski is None else bytes(ski.native),
     )
@@ -287,7 +320,7 @@ def _parse_signer_info(si: cms.SignerInfo) -> ParsedSignerInfo:
     sid = si["sid"]
     sid_issuer = sid_serial = sid_ski = None
     if sid.name == "issuer_and_serial_number":
-        sid_issuer = sid.chosen["issuer"]
+        sid_issuer = sid.chosen["issuer"].dump()
         sid_serial = int(sid.chosen["serial_number"])
     else:
         sid_ski = bytes(sid.chosen.native)
@@ -315,7 +348,7 @@ def _parse_signer_info(si: cms.SignerInfo) -> ParsedSignerInfo:
             elif oid in (ID_SIGNING_CERTIFICATE, ID_SIGNING_CERTIFICATE_V2) and len(values) == 1:
                 ess[oid] = _ess_ids(values[0], v2=oid == ID_SIGNING_CERTIFICATE_V2)
     return ParsedSignerInfo(
-        sid_issuer=sid_issuer,
+        sid_issuer_der=sid_issuer,
         sid_serial=sid_serial,
         sid_key_identifier=sid_ski,
         digest_oid=si["digest_algorithm"]["algorithm"].dotted,
@@ -342,7 +375,11 @@ def _ess_ids(
             EssCertId(
                 hash_oid=cert_id["hash_algorithm"]["algorithm"].dotted if v2 else _SHA1,
                 cert_hash=bytes(cert_id["cert_hash"].native),
-                issuer=issuer_serial["issuer"] if has_is else None,
+                issuer_names_der=tuple(
+                    d for d in map(_directory_name, issuer_serial["issuer"]) if d is not None
+                )
+                if has_is
+                else None,
                 serial_number=int(issuer_serial["serial_number"]) if has_is else None,
             )
         )

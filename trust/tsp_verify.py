@@ -19,7 +19,11 @@ Checked, each as one named :class:`~trust.results.Check`:
   (ESSCertIDv2, RFC 5035/RFC 5816) attribute names the signer's certificate;
 - the signature over the signed attributes (ECDSA, RSA PKCS#1 v1.5 or PSS,
   Ed25519; RSA keys of 2048 bits or more);
-- a directoryName in TSTInfo's ``tsa`` field equals the certificate's subject;
+- a directoryName in TSTInfo's ``tsa`` field equals the certificate's subject.
+
+Names (issuer, subject, TSA name) are compared as exact DER, not with the full
+RFC 5280 §7.1 normalisation: a TSA that re-encodes its own names differently
+would be refused.
 - the TSA certificate's EKU is critical and only timeStamping (RFC 3161 §2.3),
   and its chain reaches one of the anchors with every certificate valid *at
   genTime* (:func:`trust.pki.validate_chain`).
@@ -274,8 +278,8 @@ def check_token(
     checks += _signed_attributes(token, signer)
     checks.append(_signing_certificate(signer, cert))
     checks.append(_signature(signer, cert.certificate))
-    if token.tsa_name is not None and token.tsa_name.name == "directory_name":
-        ok = token.tsa_name.chosen == cert.subject
+    if token.tsa_directory_name_der is not None:
+        ok = token.tsa_directory_name_der == cert.subject_der
         checks.append(
             Check("TSA name", ok, "" if ok else "TSTInfo's tsa name is not the signer's subject")
         )
@@ -383,9 +387,7 @@ def _signing_certificate(signer: ParsedSignerInfo, cert: ParsedCertificate) -> C
             problems.append("the ESSCertID hash is not the signer certificate's")
         if first.serial_number is not None and (
             first.serial_number != cert.serial_number
-            or not any(
-                n.name == "directory_name" and n.chosen == cert.issuer for n in first.issuer or ()
-            )
+            or not any(name == cert.issuer_der for name in first.issuer_names_der or ())
         ):
             problems.append("the ESSCertID issuerSerial does not name the signer certificate")
     return Check("signing certificate attribute", not problems, "; ".join(problems))
@@ -439,7 +441,7 @@ def _find_signer(
         if signer.sid_key_identifier is not None:
             if cert.subject_key_identifier == signer.sid_key_identifier:
                 return cert
-        elif cert.serial_number == signer.sid_serial and cert.issuer == signer.sid_issuer:
+        elif cert.serial_number == signer.sid_serial and cert.issuer_der == signer.sid_issuer_der:
             return cert
     return None
 
