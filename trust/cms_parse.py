@@ -147,9 +147,7 @@ def _certificates(signed_data: cms.SignedData) -> tuple[x509.Certificate, ...]:
         cert = x509.load_der_x509_certificate(choice.chosen.dump())
         # cryptography parses names and extensions lazily: parse them now, so a
         # damaged certificate is refused here rather than raising later.
-        cert.issuer.public_bytes()
-        cert.subject.rfc4514_string()
-        _ = cert.extensions
+        _ = cert.issuer, cert.subject, cert.extensions
         out.append(cert)
     return tuple(out)
 

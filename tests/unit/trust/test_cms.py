@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import cryptography.hazmat.asn1 as asn1
 import pytest
 from asn1crypto import cms as acms
 from cryptography.exceptions import InvalidSignature
@@ -14,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trust import cms_asn1
 from trust import cms_asn1 as oids
 from trust.cms import (
     ID_CT_TST_INFO,
@@ -114,6 +116,13 @@ def test_signed_attributes_are_der_sorted(pki: ThrowawayPki) -> None:
     encodings = [a.dump() for a in reencoded]
     assert encodings == sorted(encodings)
     assert len(encodings) == 4
+
+
+def test_output_is_strict_der(any_pki: ThrowawayPki) -> None:
+    sealed = _build(any_pki, chain=(any_pki.root.certificate,))
+    # cryptography's declarative decoder refuses BER, unsorted SETs and non-minimal forms.
+    decoded = asn1.decode_der(cms_asn1.ContentInfo, sealed)
+    assert asn1.encode_der(decoded) == sealed
 
 
 def test_independent_parser_reads_every_field(any_pki: ThrowawayPki) -> None:
