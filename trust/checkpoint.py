@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from trust.errors import KeyMaterialError, MalformedInputError
-from trust.keys import KeyAlgorithm, Signer
+from trust.keys import KeyAlgorithm, PublicKey, Signer
 from trust.merkle import HASH_SIZE
 from trust.results import Check, VerificationResult
 
@@ -98,7 +98,7 @@ class VerifierKey:
 
     @classmethod
     def from_public_key(
-        cls, name: str, public_key: object, *, sig_type: int = SIG_TYPE_ED25519
+        cls, name: str, public_key: PublicKey, *, sig_type: int = SIG_TYPE_ED25519
     ) -> VerifierKey:
         if not isinstance(public_key, ed25519.Ed25519PublicKey):
             raise KeyMaterialError(

@@ -81,6 +81,20 @@ def check_entry(entry: bytes) -> None:
         raise ValueError("a journal entry cannot contain a newline")
 
 
+def _check_batch(batch: list[bytes]) -> None:
+    """:func:`check_entry` on every entry, in a few passes at C speed when all is well."""
+    if set(map(type, batch)) <= {bytes}:
+        lengths = list(map(len, batch))
+        if (
+            min(lengths, default=1) > 0
+            and max(lengths, default=0) <= MAX_ENTRY_SIZE
+            and b"\n" not in b"".join(batch)
+        ):
+            return
+    for entry in batch:
+        check_entry(entry)
+
+
 class Journal:
     """An open journal database; see :meth:`open`."""
 
@@ -144,15 +158,16 @@ class Journal:
     def append_many(self, entries: Iterable[bytes]) -> list[int]:
         """Append entries in one durable transaction (a group commit); return their indexes."""
         batch = list(entries)
-        for entry in batch:
-            if type(entry) is not bytes or not 0 < len(entry) <= MAX_ENTRY_SIZE or b"\n" in entry:
-                check_entry(entry)
+        _check_batch(batch)
+        return self._append_hashed(batch, [_sha256(LEAF_PREFIX + e).digest() for e in batch])
+
+    def _append_hashed(self, batch: list[bytes], leaves: list[bytes]) -> list[int]:
+        """Append checked entries whose leaf hashes the caller computed (JournalWriter's path)."""
         if not batch:
             return []
         with self._transaction("BEGIN IMMEDIATE") as conn:
             frontier = self._frontier_at(conn, store.current_size(conn)).copy()
             first = frontier.size
-            leaves = [_sha256(LEAF_PREFIX + entry).digest() for entry in batch]
             nodes = frontier.extend(leaves, every=NODE_LEVEL_STRIDE)
             store.insert(conn, first, leaves, batch, nodes)
         self._frontier = frontier

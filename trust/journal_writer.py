@@ -9,36 +9,84 @@ future had not resolved; SQLite's WAL leaves the database whole.
 
 :class:`AsyncJournalWriter` is the same for asyncio code: ``await
 writer.append(entry)`` never blocks the event loop.
+
+Producers check and hash their own entries, so that work runs while the
+writer thread waits on SQLite and fsync with the GIL released.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import threading
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from trust.errors import JournalError
 from trust.journal import Journal, check_entry
+from trust.merkle import LEAF_PREFIX
 
 DEFAULT_MAX_BATCH = 10_000
 
 
+@dataclass(frozen=True)
+class _LoopWaiter:
+    """An asyncio future, resolved on its own loop."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[int]
+
+
+_Waiter = Future[int] | _LoopWaiter
+_Item = tuple[bytes, bytes, _Waiter]
+
+
+def _settle(outcomes: Sequence[tuple[asyncio.Future[int], int | BaseException]]) -> None:
+    for future, outcome in outcomes:
+        if future.cancelled():
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+def _resolve(waiters: Sequence[_Waiter], outcomes: Sequence[int | BaseException]) -> None:
+    """Settle thread futures now, and each loop's futures in one call on that loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | BaseException]]]
+    by_loop = {}
+    for waiter, outcome in zip(waiters, outcomes, strict=True):
+        if isinstance(waiter, _LoopWaiter):
+            by_loop.setdefault(waiter.loop, []).append((waiter.future, outcome))
+        elif isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle, settled)
+
+
 class JournalWriter:
-    """A thread appending submitted entries to the journal at ``path`` in group commits."""
+    """A thread appending submitted entries to the journal at ``path`` in group commits.
+
+    ``commits`` counts the transactions committed so far.
+    """
 
     def __init__(self, path: str | Path, *, max_batch: int = DEFAULT_MAX_BATCH) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self.path = Path(path)
+        self.commits = 0
         self._max_batch = max_batch
-        self._pending: deque[tuple[bytes, Future[int]]] = deque()
+        self._pending: deque[_Item] = deque()
         self._wakeup = threading.Condition()
         self._closing = False
-        self.commits = 0
-        """Transactions committed so far (each holding one or more entries)."""
         opened: Future[None] = Future()
         self._thread = threading.Thread(
             target=self._run, args=(opened,), name=f"journal-writer:{self.path.name}", daemon=True
@@ -52,14 +100,18 @@ class JournalWriter:
         Never blocks on I/O. A cancelled future's entry is not written, if the
         writer has not taken it yet.
         """
-        check_entry(entry)
         future: Future[int] = Future()
+        self._enqueue(entry, future)
+        return future
+
+    def _enqueue(self, entry: bytes, waiter: _Waiter) -> None:
+        check_entry(entry)
+        item = (entry, hashlib.sha256(LEAF_PREFIX + entry).digest(), waiter)
         with self._wakeup:
             if self._closing:
                 raise JournalError(f"journal writer for {self.path} is closed")
-            self._pending.append((entry, future))
+            self._pending.append(item)
             self._wakeup.notify()
-        return future
 
     def close(self, timeout: float | None = None) -> None:
         """Stop accepting entries, write those already submitted, close the journal."""
@@ -81,7 +133,7 @@ class JournalWriter:
     ) -> None:
         self.close()
 
-    def _take(self) -> list[tuple[bytes, Future[int]]] | None:
+    def _take(self) -> list[_Item] | None:
         with self._wakeup:
             while not self._pending and not self._closing:
                 self._wakeup.wait()
@@ -99,27 +151,35 @@ class JournalWriter:
         opened.set_result(None)
         try:
             while (taken := self._take()) is not None:
-                batch = [(e, f) for e, f in taken if f.set_running_or_notify_cancel()]
-                if batch and self._commit(journal, batch):
-                    self.commits += 1
+                batch = [
+                    item
+                    for item in taken
+                    if isinstance(item[2], _LoopWaiter) or item[2].set_running_or_notify_cancel()
+                ]
+                if batch:
+                    self._commit(journal, batch)
         finally:
             journal.close()
 
-    @staticmethod
-    def _commit(journal: Journal, batch: list[tuple[bytes, Future[int]]]) -> bool:
+    def _commit(self, journal: Journal, batch: list[_Item]) -> None:
+        waiters = [waiter for _, _, waiter in batch]
         try:
-            indexes = journal.append_many(e for e, _ in batch)
+            indexes = journal._append_hashed([e for e, _, _ in batch], [h for _, h, _ in batch])
         except BaseException as exc:  # noqa: BLE001 - handed to the caller through its future
-            for _, future in batch:
-                future.set_exception(exc)
-            return False
-        for index, (_, future) in zip(indexes, batch, strict=True):
-            future.set_result(index)
-        return True
+            _resolve(waiters, [exc] * len(batch))
+            return
+        self.commits += 1
+        _resolve(waiters, indexes)
 
 
 class AsyncJournalWriter:
-    """An asyncio face on :class:`JournalWriter`."""
+    """An asyncio face on :class:`JournalWriter`.
+
+    Each commit settles all of a loop's waiting appends in one callback on that
+    loop, rather than one cross-thread wake-up per entry (as
+    ``asyncio.wrap_future`` would). Cancelling an awaiting task does not
+    withdraw its entry: it may still be written.
+    """
 
     def __init__(self, writer: JournalWriter) -> None:
         self.writer = writer
@@ -133,7 +193,10 @@ class AsyncJournalWriter:
 
     async def append(self, entry: bytes) -> int:
         """Append ``entry``; return its index once it is durable."""
-        return await asyncio.wrap_future(self.writer.submit(entry))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self.writer._enqueue(entry, _LoopWaiter(loop, future))
+        return await future
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.writer.close)

@@ -382,6 +382,26 @@ def test_async_writer_appends_without_blocking_the_loop(tmp_path: Path) -> None:
         assert {journal.entry(i) for i in indexes} == {b"a%d" % i for i in range(200)}
 
 
+def test_async_writer_reports_failures_and_tolerates_cancelled_waiters(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+
+    async def main() -> None:
+        async with await AsyncJournalWriter.open(path) as writer:
+            blocker = sqlite3.connect(path, isolation_level=None)
+            blocker.execute("BEGIN IMMEDIATE")  # hold the write lock: appends queue up
+            waiting = asyncio.ensure_future(writer.append(b"abandoned"))
+            await asyncio.sleep(0.05)
+            waiting.cancel()
+            blocker.execute("COMMIT")
+            assert await writer.append(b"next") == 1  # "abandoned" was still written, at 0
+            blocker.execute("DROP TABLE entries")
+            blocker.close()
+            with pytest.raises(JournalError):
+                await writer.append(b"doomed")
+
+    asyncio.run(main())
+
+
 _CHILD = """
 import sys, threading, time
 from datetime import datetime, UTC
