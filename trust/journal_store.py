@@ -6,7 +6,8 @@ once the WAL is fsynced. Tables:
 - ``entries(idx, leaf_hash, entry)``: every entry and its RFC 9162 leaf hash;
 - ``nodes(level, idx, hash)``: the complete-subtree hashes at every
   :data:`NODE_LEVEL_STRIDE`-th level, so any subtree hash is at most
-  ``2**(NODE_LEVEL_STRIDE - 1)`` stored hashes away, for n/15 extra rows;
+  ``2**(NODE_LEVEL_STRIDE - 1)`` stored hashes away, for n/15 extra rows
+  (changing the stride needs a migration that rebuilds ``nodes``);
 - ``checkpoints``: signed checkpoints, their RFC 3161 response and cosigned
   note once obtained.
 
