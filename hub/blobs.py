@@ -1,0 +1,140 @@
+"""A content-addressed blob store: ``blobs/ab/cdef…`` named by the SHA-256 of the bytes.
+
+A blob is streamed to a temporary file while its SHA-256 is computed, fsynced, and only
+then renamed to its address; the shard directory is fsynced after the rename. A blob
+that fails a check never reaches an address, and its temporary file is removed.
+
+Every method here blocks: call them from a worker thread, never on the event loop.
+Publishing and deleting must run inside a store write unit (the writer thread), so that
+"is this blob still referenced?" and "remove it" cannot interleave with a new upload
+of the same content.
+
+Not done here: encryption at rest (DESIGN.md §5 asks it of the gateway's store).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.errors import StorageFailure, ValidationFailed
+
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class BlobDigest:
+    sha256: str
+    size: int
+
+
+def _check_address(sha256: str) -> None:
+    if len(sha256) != 64 or not _HEX.issuperset(sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+
+
+class BlobWriter:
+    """One blob being received: hashes and writes each chunk, then fsyncs."""
+
+    def __init__(self, store: BlobStore, *, limit: int) -> None:
+        self._store = store
+        self._limit = limit
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self.temp = store.tmp_dir / f"{secrets.token_hex(16)}.part"
+        self._fd: int | None = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``; refuses the blob as soon as it grows past its limits."""
+        if self._fd is None:
+            raise StorageFailure("write to a closed blob")
+        self.size += len(chunk)
+        if self.size > self._limit:
+            raise ValidationFailed(
+                "body", f"is larger than the attachment's declared size of {self._limit} bytes"
+            )
+        self._hash.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def finish(self) -> BlobDigest:
+        """Flush the bytes to stable storage and return the blob's digest and size."""
+        if self._fd is None:
+            raise StorageFailure("finish of a closed blob")
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = None
+        return BlobDigest(self._hash.hexdigest(), self.size)
+
+    def discard(self) -> None:
+        """Forget the blob: nothing of it stays on disk."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.temp.unlink(missing_ok=True)
+
+    def publish(self, sha256: str) -> None:
+        """Move the finished blob to its address (or drop it if that address exists)."""
+        target = self._store.path_of(sha256)
+        if target.exists():
+            self.temp.unlink(missing_ok=True)
+        else:
+            os.replace(self.temp, target)
+
+
+class BlobStore:
+    """Blobs under ``root``: ``root/ab/cdef…`` and a ``root/tmp`` for blobs in transit."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.tmp_dir = self.root / "tmp"
+        try:
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            for i in range(256):
+                (self.root / f"{i:02x}").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise StorageFailure(f"cannot create the blob store at {self.root}: {exc}") from exc
+        self._sync_dir(self.root)
+
+    def path_of(self, sha256: str) -> Path:
+        _check_address(sha256)
+        return self.root / sha256[:2] / sha256[2:]
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    def writer(self, *, limit: int) -> BlobWriter:
+        """A writer for one blob of at most ``limit`` bytes (its declared size)."""
+        return BlobWriter(self, limit=limit)
+
+    def sync(self, sha256: str) -> None:
+        """Make a publication durable: fsync the blob's shard directory."""
+        self._sync_dir(self.path_of(sha256).parent)
+
+    def delete(self, sha256: str) -> bool:
+        try:
+            self.path_of(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def clean_tmp(self) -> int:
+        """Remove blobs left in transit by a crash; call at start, before serving."""
+        removed = 0
+        for leftover in self.tmp_dir.glob("*.part"):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    @staticmethod
+    def _sync_dir(path: Path) -> None:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
