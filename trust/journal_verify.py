@@ -80,6 +80,10 @@ def _stream(
     stored: dict[int, Iterator[tuple[int, bytes]]] = {}
     roots = {0: EMPTY_ROOT}
     sha, stack, n = hashlib.sha256, list[bytes](), 0
+    stops = sorted({s for s in sizes if 0 < s <= total} | set(range(0, total, PROGRESS_EVERY)[1:]))
+    stops.append(-1)
+    stops.reverse()
+    stop = stops.pop()
     for idx, stored_leaf, entry in conn.execute(
         "SELECT idx, leaf_hash, entry FROM entries ORDER BY idx"
     ):
@@ -101,10 +105,12 @@ def _stream(
                     nodes.add(f"level {level} node {m} is missing or wrong")
         stack.append(h)
         n += 1
-        if n in sizes:
-            roots[n] = _fold(stack)
-        if progress is not None and not n % PROGRESS_EVERY:
-            progress(n, total)
+        if n == stop:  # a checkpoint's size or a progress report: rare
+            if n in sizes:
+                roots[n] = _fold(stack)
+            if progress is not None and not n % PROGRESS_EVERY:
+                progress(n, total)
+            stop = stops.pop()
     if progress is not None:
         progress(n, total)
     for level, rest in stored.items():
