@@ -305,14 +305,19 @@ def _certificate(
     certificate.public_key()
     for attribute in _LAZY_CERTIFICATE_FIELDS:
         getattr(certificate, attribute)
-    ski = cert.key_identifier_value
+    try:
+        ski: bytes | None = certificate.extensions.get_extension_for_class(
+            x509.SubjectKeyIdentifier
+        ).value.digest
+    except x509.ExtensionNotFound:
+        ski = None
     return ParsedCertificate(
         der=der,
         certificate=certificate,
         issuer_der=cert["tbs_certificate"]["issuer"].dump(),
         subject_der=cert["tbs_certificate"]["subject"].dump(),
         serial_number=int(cert["tbs_certificate"]["serial_number"]),
-        subject_key_identifier=None if ski is None else bytes(ski.native),
+        subject_key_identifier=ski,
     )
 
 

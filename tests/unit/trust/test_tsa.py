@@ -312,7 +312,9 @@ def test_token_is_signed_data_over_tstinfo(pki: ThrowawayPki) -> None:
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.binary(max_size=300))
 def test_fuzz_arbitrary_bytes_get_a_rejection(pki: ThrowawayPki, blob: bytes) -> None:
@@ -326,7 +328,9 @@ _VALID = TimestampRequest.for_digest(DIGEST, nonce=7).der
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.integers(0, len(_VALID) - 1), st.integers(1, 255), st.integers(0, len(_VALID)))
 def test_fuzz_mutated_requests_never_raise(

@@ -749,7 +749,9 @@ def _verify_or_malformed(pki: ThrowawayPki, blob: bytes) -> bool | None:
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.binary(max_size=400))
 def test_fuzz_verifier_on_arbitrary_bytes(pki: ThrowawayPki, blob: bytes) -> None:
@@ -766,7 +768,7 @@ _TST = cms.ContentInfo.load(_token_of(_FUZZ_TSR))["content"]["encap_content_info
 _TST_AT = _FUZZ_TSR.index(_TST)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(_FUZZ_TSR) - 1), st.integers(1, 255), st.integers(0, len(_FUZZ_TSR)))
 def test_fuzz_verifier_on_damaged_responses(index: int, flip: int, cut: int) -> None:
     damaged = bytearray(_FUZZ_TSR)
