@@ -29,7 +29,8 @@ from trust.keys import KeyAlgorithm
 from trust.throwaway_pki import ThrowawayPki
 from trust.tsa import TimeStampAuthority
 from trust.tsp import InProcessTimeStamper
-from trust.tsp_verify import TimestampRequest, verify_timestamp_response
+from trust.tsp_request import TimestampRequest
+from trust.tsp_verify import verify_timestamp_response
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tsa.json"
 DATA = b"bench.example.org/journal\n100000\nq2mHnO4zXXw0lFP8TzK0iDPGzrLkF3eU8JU6JdQ2C4w=\n"

@@ -16,6 +16,11 @@ and policy, carries the TSA certificate (we set certReq), and its genTime is wit
 :class:`~trust.errors.TimestampAuthorityError` naming the failed checks: an
 unreachable TSA, a refusal (PKIStatus rejection) and a bad token alike.
 
+Over HTTP (RFC 3161 §3.4): a POST of ``application/timestamp-query``; any answer
+but 200 is an error, redirects are not followed, the body is cut at
+:data:`~trust.tsp_parse.MAX_RESPONSE_BYTES` and the whole exchange at ``timeout``.
+The reply's Content-Type is NOT checked (the bytes are parsed and verified instead).
+
 NOT checked here either: revocation of the TSA certificate (no CRL or OCSP).
 """
 
@@ -24,11 +29,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import http.client
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from cryptography import x509
@@ -37,7 +44,8 @@ from trust.errors import MalformedInputError, TimestampAuthorityError
 from trust.results import Check
 from trust.tsp_asn1 import SHA256, FailureInfo
 from trust.tsp_parse import MAX_RESPONSE_BYTES, ParsedResponse, ParsedToken, parse_response
-from trust.tsp_verify import TimestampRequest, check_token
+from trust.tsp_request import TimestampRequest
+from trust.tsp_verify import check_token
 
 # RFC 3161 §3.4: the MIME types of a request and of a response over HTTP.
 QUERY_MEDIA_TYPE = "application/timestamp-query"
@@ -49,6 +57,9 @@ DEFAULT_MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 _UNREACHABLE_HINT = (
     "Check the TSA URL, the network path to it and that the TSA is running; "
     "`sceau gateway doctor` tests it. Retry later."
+)
+_HTTP_STATUS_HINT = (
+    "Check the TSA URL (the path too; redirects are not followed) and the TSA's logs."
 )
 _REFUSAL_HINTS = {
     FailureInfo.BAD_ALG: "The TSA does not accept SHA-256 imprints; configure another TSA.",
@@ -205,25 +216,46 @@ class HttpTimeStamper(TimeStamper):
         _check_url(self.url)
 
     def _exchange(self, request_der: bytes) -> bytes:
-        http_request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
+        http_request = urllib.request.Request(  # noqa: S310 (scheme checked in __post_init__)
             self.url,
             data=request_der,
             method="POST",
             headers={"Content-Type": QUERY_MEDIA_TYPE, "Accept": REPLY_MEDIA_TYPE},
         )
+        deadline = time.monotonic() + self.timeout
         try:
-            with urllib.request.urlopen(http_request, timeout=self.timeout) as reply:  # noqa: S310
-                body: bytes = reply.read(MAX_RESPONSE_BYTES + 1)
+            with _OPENER.open(http_request, timeout=self.timeout) as reply:
+                body = bytearray()
+                # urllib's timeout bounds each socket read; the deadline bounds the whole.
+                while chunk := reply.read(65536):
+                    body += chunk
+                    if len(body) > MAX_RESPONSE_BYTES or time.monotonic() > deadline:
+                        break
         except urllib.error.HTTPError as exc:
             raise TimestampAuthorityError(
                 f"the TSA at {self.url} answered HTTP {exc.code} {exc.reason}",
-                hint="Check the TSA URL (the path too) and the TSA's logs.",
+                hint=_HTTP_STATUS_HINT,
             ) from exc
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             raise TimestampAuthorityError(
                 f"cannot reach the TSA at {self.url}: {_reason(exc)}", hint=_UNREACHABLE_HINT
             ) from exc
-        return _bounded(body, self.url)
+        if time.monotonic() > deadline:
+            raise TimestampAuthorityError(
+                f"the TSA at {self.url} took more than {self.timeout:g} s to answer",
+                hint=_UNREACHABLE_HINT,
+            )
+        return _bounded(bytes(body), self.url)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect becomes an HTTPError: POSTs are not replayed elsewhere."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,13 +287,14 @@ class AiohttpTimeStamper(AsyncTimeStamper):
         async with session.post(
             self.url,
             data=request_der,
+            allow_redirects=False,
             headers={"Content-Type": QUERY_MEDIA_TYPE, "Accept": REPLY_MEDIA_TYPE},
             timeout=aiohttp.ClientTimeout(total=self.timeout),
         ) as reply:
             if reply.status != 200:
                 raise TimestampAuthorityError(
                     f"the TSA at {self.url} answered HTTP {reply.status} {reply.reason}",
-                    hint="Check the TSA URL (the path too) and the TSA's logs.",
+                    hint=_HTTP_STATUS_HINT,
                 )
             body = bytearray()
             async for chunk in reply.content.iter_chunked(65536):

@@ -46,22 +46,17 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat import asn1
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from trust.pki import CertProfile, validate_chain
 from trust.results import Check, VerificationResult
 from trust.tsp_asn1 import (
-    DIGEST_SIZES,
     HASHES,
     ID_CT_TSTINFO,
     ID_KP_TIMESTAMPING,
     SHA256,
     TSP_VERSION,
-    AlgorithmIdentifier,
-    MessageImprint,
-    TimeStampReq,
     digest,
 )
 from trust.tsp_parse import (
@@ -95,57 +90,6 @@ _RSA_PSS = "1.2.840.113549.1.1.10"
 _ED25519 = "1.3.101.112"
 _SHA1 = "1.3.14.3.2.26"
 MIN_RSA_BITS = 2048
-# A 64-bit random nonce, as RFC 3161 §2.4.1 suggests ("a large random number").
-NONCE_BITS = 64
-
-
-@dataclass(frozen=True)
-class TimestampRequest:
-    """A TimeStampReq as sent (``der``), and what its answer must echo."""
-
-    der: bytes
-    hash_oid: str
-    digest: bytes
-    nonce: int | None
-    policy: str | None
-    cert_req: bool
-
-    @classmethod
-    def for_digest(
-        cls,
-        message_digest: bytes,
-        *,
-        hash_oid: str = SHA256,
-        nonce: int | None = None,
-        with_nonce: bool = True,
-        policy: str | None = None,
-        cert_req: bool = True,
-    ) -> TimestampRequest:
-        """A v1 request over ``message_digest``; a fresh 64-bit nonce unless told otherwise."""
-        if hash_oid not in HASHES:
-            raise ValueError(f"unsupported hash algorithm {hash_oid}")
-        if len(message_digest) != DIGEST_SIZES[hash_oid]:
-            raise ValueError(f"a {HASHES[hash_oid]} digest is {DIGEST_SIZES[hash_oid]} bytes")
-        if nonce is None and with_nonce:
-            nonce = secrets.randbits(NONCE_BITS)
-        req = TimeStampReq(
-            version=TSP_VERSION,
-            message_imprint=MessageImprint(
-                hash_algorithm=AlgorithmIdentifier(
-                    algorithm=x509.ObjectIdentifier(hash_oid), parameters=None
-                ),
-                hashed_message=message_digest,
-            ),
-            req_policy=None if policy is None else x509.ObjectIdentifier(policy),
-            nonce=nonce,
-            cert_req=cert_req,
-            extensions=None,
-        )
-        return cls(asn1.encode_der(req), hash_oid, message_digest, nonce, policy, cert_req)
-
-    @classmethod
-    def for_data(cls, data: bytes, **kwargs: object) -> TimestampRequest:
-        return cls.for_digest(hashlib.sha256(data).digest(), **kwargs)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -309,10 +253,12 @@ def tsa_purpose(cert: x509.Certificate) -> Check:
         return Check("TSA certificate purpose", False, "no extended key usage extension")
     usages = [u.dotted_string for u in ext.value]
     ok = ext.critical and usages == [ID_KP_TIMESTAMPING]
-    detail = "" if ok else f"EKU {usages} (critical={ext.critical}); RFC 3161 §2.3 wants"
-    return Check(
-        "TSA certificate purpose", ok, detail + (" only critical timeStamping" if detail else "")
+    detail = (
+        ""
+        if ok
+        else f"EKU {', '.join(usages)} (critical: {ext.critical}); want only a critical timeStamping"
     )
+    return Check("TSA certificate purpose", ok, detail)
 
 
 def _structure(token: ParsedToken) -> Check:
@@ -447,7 +393,6 @@ def _find_signer(
 
 
 __all__ = [
-    "TimestampRequest",
     "TimestampVerification",
     "check_token",
     "tsa_purpose",

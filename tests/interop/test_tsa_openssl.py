@@ -36,7 +36,8 @@ from trust.throwaway_pki import ThrowawayPki
 from trust.tsa import TimeStampAuthority
 from trust.tsp import AiohttpTimeStamper, HttpTimeStamper, TimestampToken
 from trust.tsp_parse import parse_response
-from trust.tsp_verify import TimestampRequest, verify_timestamp_response
+from trust.tsp_request import TimestampRequest
+from trust.tsp_verify import verify_timestamp_response
 
 pytestmark = pytest.mark.interop
 

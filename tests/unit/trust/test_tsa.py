@@ -22,7 +22,8 @@ from trust.pki import CertProfile
 from trust.throwaway_pki import ThrowawayPki
 from trust.tsa import DEFAULT_POLICY, MAX_REQUEST_BYTES, TimeStampAuthority
 from trust.tsp_asn1 import SHA256, SHA384, SHA512
-from trust.tsp_verify import TimestampRequest, verify_timestamp_response
+from trust.tsp_request import TimestampRequest
+from trust.tsp_verify import verify_timestamp_response
 
 DIGEST = hashlib.sha256(b"checkpoint body").digest()
 

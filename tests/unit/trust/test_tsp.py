@@ -47,7 +47,8 @@ from trust.tsp import (
 )
 from trust.tsp_asn1 import SHA512, PKIStatus, PKIStatusInfo, time_stamp_resp
 from trust.tsp_parse import parse_response
-from trust.tsp_verify import TimestampRequest, verify_timestamp_response, verify_timestamp_token
+from trust.tsp_request import TimestampRequest
+from trust.tsp_verify import verify_timestamp_response, verify_timestamp_token
 
 DATA = b"origin\n42\nbase64root\n"
 Responder = Callable[[bytes], bytes]
@@ -684,8 +685,9 @@ def test_unreachable_tsa(pki: ThrowawayPki) -> None:
     [
         (lambda: web.Response(status=500, text="boom"), "answered HTTP 500"),
         (lambda: web.Response(body=b"\x30" * ((1 << 20) + 1)), "sent more than"),
+        (lambda: web.Response(status=302, headers={"Location": "/elsewhere"}), "HTTP 302"),
     ],
-    ids=["http-500", "oversize"],
+    ids=["http-500", "oversize", "redirect"],
 )
 def test_bad_http_answers(
     pki: ThrowawayPki, reply: Callable[[], web.Response], message: str
