@@ -26,6 +26,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from trust.errors import JournalError
 from trust.journal import Journal, check_entry
@@ -39,14 +40,20 @@ class _LoopWaiter:
     """An asyncio future, resolved on its own loop."""
 
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[int]
+    future: asyncio.Future[Any]
 
 
-_Waiter = Future[int] | _LoopWaiter
-_Item = tuple[bytes, bytes, _Waiter]
+@dataclass(frozen=True)
+class _Item:
+    """Entries submitted together: one commit holds all of them, one waiter learns their indexes."""
+
+    entries: list[bytes]
+    leaves: list[bytes]
+    waiter: Future[Any] | _LoopWaiter
+    single: bool
 
 
-def _settle(outcomes: Sequence[tuple[asyncio.Future[int], int | BaseException]]) -> None:
+def _settle(outcomes: Sequence[tuple[asyncio.Future[Any], object]]) -> None:
     for future, outcome in outcomes:
         if future.cancelled():
             continue
@@ -56,17 +63,18 @@ def _settle(outcomes: Sequence[tuple[asyncio.Future[int], int | BaseException]])
             future.set_result(outcome)
 
 
-def _resolve(waiters: Sequence[_Waiter], outcomes: Sequence[int | BaseException]) -> None:
+def _resolve(items: Sequence[_Item], outcomes: Sequence[list[int] | BaseException]) -> None:
     """Settle thread futures now, and each loop's futures in one call on that loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int | BaseException]]]
-    by_loop = {}
-    for waiter, outcome in zip(waiters, outcomes, strict=True):
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]] = {}
+    for item, outcome in zip(items, outcomes, strict=True):
+        result = outcome[0] if item.single and isinstance(outcome, list) else outcome
+        waiter = item.waiter
         if isinstance(waiter, _LoopWaiter):
-            by_loop.setdefault(waiter.loop, []).append((waiter.future, outcome))
-        elif isinstance(outcome, BaseException):
-            waiter.set_exception(outcome)
+            by_loop.setdefault(waiter.loop, []).append((waiter.future, result))
+        elif isinstance(result, BaseException):
+            waiter.set_exception(result)
         else:
-            waiter.set_result(outcome)
+            waiter.set_result(result)
     for loop, settled in by_loop.items():
         with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
             loop.call_soon_threadsafe(_settle, settled)
@@ -101,12 +109,25 @@ class JournalWriter:
         writer has not taken it yet.
         """
         future: Future[int] = Future()
-        self._enqueue(entry, future)
+        self._enqueue([entry], future, single=True)
         return future
 
-    def _enqueue(self, entry: bytes, waiter: _Waiter) -> None:
-        check_entry(entry)
-        item = (entry, hashlib.sha256(LEAF_PREFIX + entry).digest(), waiter)
+    def submit_many(self, entries: Sequence[bytes]) -> Future[list[int]]:
+        """Queue ``entries`` to be committed together (all or none); one future for them all."""
+        future: Future[list[int]] = Future()
+        if entries:
+            self._enqueue(list(entries), future, single=False)
+        else:
+            future.set_result([])
+        return future
+
+    def _enqueue(
+        self, entries: list[bytes], waiter: Future[Any] | _LoopWaiter, *, single: bool
+    ) -> None:
+        for entry in entries:
+            check_entry(entry)
+        leaves = [hashlib.sha256(LEAF_PREFIX + e).digest() for e in entries]
+        item = _Item(entries, leaves, waiter, single)
         with self._wakeup:
             if self._closing:
                 raise JournalError(f"journal writer for {self.path} is closed")
@@ -137,10 +158,15 @@ class JournalWriter:
         with self._wakeup:
             while not self._pending and not self._closing:
                 self._wakeup.wait()
-            if not self._pending:
-                return None
-            count = min(len(self._pending), self._max_batch)
-            return [self._pending.popleft() for _ in range(count)]
+            taken: list[_Item] = []
+            count = 0
+            while self._pending and (
+                not taken or count + len(self._pending[0].entries) <= self._max_batch
+            ):
+                item = self._pending.popleft()
+                taken.append(item)
+                count += len(item.entries)
+            return taken or None
 
     def _run(self, opened: Future[None]) -> None:
         try:
@@ -154,7 +180,8 @@ class JournalWriter:
                 batch = [
                     item
                     for item in taken
-                    if isinstance(item[2], _LoopWaiter) or item[2].set_running_or_notify_cancel()
+                    if isinstance(item.waiter, _LoopWaiter)
+                    or item.waiter.set_running_or_notify_cancel()
                 ]
                 if batch:
                     self._commit(journal, batch)
@@ -162,14 +189,19 @@ class JournalWriter:
             journal.close()
 
     def _commit(self, journal: Journal, batch: list[_Item]) -> None:
-        waiters = [waiter for _, _, waiter in batch]
+        entries = [e for item in batch for e in item.entries]
+        leaves = [h for item in batch for h in item.leaves]
         try:
-            indexes = journal._append_hashed([e for e, _, _ in batch], [h for _, h, _ in batch])
+            indexes = journal._append_hashed(entries, leaves)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller through its future
-            _resolve(waiters, [exc] * len(batch))
+            _resolve(batch, [exc] * len(batch))
             return
         self.commits += 1
-        _resolve(waiters, indexes)
+        outcomes, start = [], 0
+        for item in batch:
+            outcomes.append(indexes[start : start + len(item.entries)])
+            start += len(item.entries)
+        _resolve(batch, outcomes)
 
 
 class AsyncJournalWriter:
@@ -193,9 +225,14 @@ class AsyncJournalWriter:
 
     async def append(self, entry: bytes) -> int:
         """Append ``entry``; return its index once it is durable."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[int] = loop.create_future()
-        self.writer._enqueue(entry, _LoopWaiter(loop, future))
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.writer._enqueue([entry], _LoopWaiter(future.get_loop(), future), single=True)
+        return await future
+
+    async def append_many(self, entries: Sequence[bytes]) -> list[int]:
+        """Append ``entries`` in one commit (all or none); return their indexes once durable."""
+        future: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self.writer._enqueue(list(entries), _LoopWaiter(future.get_loop(), future), single=False)
         return await future
 
     async def aclose(self) -> None:

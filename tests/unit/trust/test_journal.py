@@ -317,6 +317,27 @@ def test_writer_group_commits_concurrent_producers(tmp_path: Path) -> None:
         assert journal.root() == tree_hash(by_index)
 
 
+def test_entries_submitted_together_are_committed_together(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with JournalWriter(path, max_batch=5) as writer:
+        singles = [writer.submit(b"single %d" % i) for i in range(20)]
+        groups = [
+            writer.submit_many([b"group %d.%d" % (g, k) for k in range(7)]) for g in range(10)
+        ]
+        with pytest.raises(ValueError):
+            writer.submit_many([b"fine", b"not\nfine"])
+        assert writer.submit_many([]).result(timeout=30) == []
+        for group in groups:
+            indexes = group.result(timeout=30)
+            assert indexes == list(range(indexes[0], indexes[0] + 7))  # contiguous, one commit
+        assert sorted(
+            [f.result(timeout=30) for f in singles] + [i for g in groups for i in g.result()]
+        ) == list(range(90))
+    with Journal.open(path) as journal:
+        assert journal.size == 90
+        assert journal.entry(groups[3].result()[2]) == b"group 3.2"
+
+
 def test_writer_refusals_cancellation_and_failures(tmp_path: Path) -> None:
     with pytest.raises(JournalError):
         JournalWriter(tmp_path / "missing-dir" / "j.db")
@@ -374,6 +395,8 @@ def test_async_writer_appends_without_blocking_the_loop(tmp_path: Path) -> None:
             indexes = await asyncio.gather(*(writer.append(b"a%d" % i) for i in range(200)))
             task.cancel()
             assert ticks > 0
+            group = await writer.append_many([b"b0", b"b1", b"b2"])
+            assert group == [200, 201, 202]
             return list(indexes)
 
     indexes = asyncio.run(main())
