@@ -55,13 +55,18 @@ def journal_entry(kind: str, subject: str, data: Mapping[str, object], at: datet
     """One journal entry: ``{"at", "data", "kind", "subject"}`` as RFC 8785 bytes.
 
     ``kind`` names the event (``"received"``, ``"sealed"``…), ``subject`` what
-    it is about (``"folder/<id>"``), ``data`` its details (JSON values only;
-    no floats outside the I-JSON range). The result has no trailing newline.
+    it is about (``"folder/<id>"``), ``data`` its details: JSON values only,
+    else ``ValueError`` (integers beyond ±2**53 and NaN are refused by RFC
+    8785). The result has no trailing newline.
     """
     if not kind or not subject:
         raise ValueError("a journal entry needs a kind and a subject")
-    value: dict[str, Any] = {"at": rfc3339(at), "data": dict(data), "kind": kind}
-    value["subject"] = subject
+    value: dict[str, Any] = {
+        "at": rfc3339(at),
+        "data": dict(data),
+        "kind": kind,
+        "subject": subject,
+    }
     entry = rfc8785.dumps(value)
     check_entry(entry)
     return entry

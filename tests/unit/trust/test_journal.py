@@ -123,6 +123,9 @@ def test_journal_entry_is_canonical_json_in_utc() -> None:
         journal_entry("", "s", {}, NOW)
     with pytest.raises(ValueError):
         journal_entry("k", "s", {"x": "y" * MAX_ENTRY_SIZE}, NOW)
+    for unrepresentable in (2**60, float("nan"), object()):
+        with pytest.raises(ValueError):
+            journal_entry("k", "s", {"x": unrepresentable}, NOW)
 
 
 def test_entries_the_journal_cannot_hold_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
