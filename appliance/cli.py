@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from typing import Any
@@ -11,12 +12,31 @@ import click
 from appliance.exit_codes import ExitCode, exit_code_for
 from trust.errors import TrustError
 
+# Subcommands are imported on first use: `sceau verify` need not load the hub.
+_COMMANDS = {
+    "demo": ("appliance.cli_demo", "demo"),
+    "evidence": ("appliance.cli_evidence", "evidence"),
+    "hub": ("appliance.cli_hub", "hub"),
+    "verify": ("appliance.cli_verify", "verify"),
+}
+
 
 class SceauGroup(click.Group):
     """Runs a command, translating errors to DESIGN.md exit codes.
 
     Tracebacks appear only with ``--verbose``.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _COMMANDS:
+            module, attr = _COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -50,14 +70,3 @@ def _report(ctx: click.Context, exc: BaseException, text: str) -> None:
 @click.version_option(package_name="sceau")
 def main(verbose: bool) -> None:
     """Sceau: secure exchange gateway with seals, RFC 3161 time and a Merkle journal."""
-
-
-def _register() -> None:
-    from appliance import cli_demo, cli_evidence, cli_verify
-
-    main.add_command(cli_verify.verify)
-    main.add_command(cli_evidence.evidence)
-    main.add_command(cli_demo.demo)
-
-
-_register()

@@ -99,11 +99,21 @@ def _openssl_pki(openssl: str, d: Path, kind: str) -> None:
         )
 
 
-@pytest.fixture(params=["ec", "rsa"])
-def openssl_pki(request: pytest.FixtureRequest, openssl: str, tmp_path: Path) -> Path:
-    _openssl_pki(openssl, tmp_path, request.param)
-    for f in SAMPLES.iterdir():
+@pytest.fixture(scope="module", params=["ec", "rsa"])
+def _made_by_openssl(
+    request: pytest.FixtureRequest, openssl: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    # RSA-3072 generation by openssl is slow: one PKI per key type per module.
+    folder = tmp_path_factory.mktemp(f"openssl-{request.param}")
+    _openssl_pki(openssl, folder, request.param)
+    return folder
+
+
+@pytest.fixture
+def openssl_pki(_made_by_openssl: Path, tmp_path: Path) -> Path:
+    for f in [*_made_by_openssl.iterdir(), *SAMPLES.iterdir()]:
         (tmp_path / f.name).write_bytes(f.read_bytes())
+        os.chmod(tmp_path / f.name, f.stat().st_mode & 0o777)
     return tmp_path
 
 
