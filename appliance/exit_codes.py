@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from hub.errors import HubError, StorageFailure
 from trust.errors import (
     JournalError,
     KeyMaterialError,
@@ -31,6 +32,8 @@ _TABLE: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (JournalError, ExitCode.CONFIGURATION),
     (PolicyError, ExitCode.USAGE),
     (TrustError, ExitCode.INTERNAL),
+    (StorageFailure, ExitCode.CONFIGURATION),
+    (HubError, ExitCode.USAGE),
 )
 
 
