@@ -350,3 +350,70 @@ def test_any_changed_byte_invalidates_a_signed_checkpoint(position: int, value: 
     mutated = note[:position] + bytes([value]) + note[position + 1 :]
     key = VerifierKey.for_signer(ORIGIN, signer)
     assert not verify_note(mutated, verifier_keys=[key]).ok
+
+
+class _LyingSigner:
+    """A signer that claims Ed25519 and misbehaves in one of two ways."""
+
+    def __init__(self, *, key: object, signature: bytes) -> None:
+        self._key, self._signature = key, signature
+
+    @property
+    def algorithm(self) -> KeyAlgorithm:
+        return KeyAlgorithm.ED25519
+
+    def public_key(self) -> object:
+        return self._key
+
+    def sign(self, data: bytes) -> bytes:
+        return self._signature
+
+
+def test_misbehaving_signers_are_caught(journal_signer: FileSigner) -> None:
+    cp = Checkpoint(ORIGIN, 1, ROOT)
+    ec_key = FileSigner.generate(KeyAlgorithm.EC_P256).public_key()
+    with pytest.raises(KeyMaterialError, match="another key type"):
+        sign_checkpoint(cp, signer=_LyingSigner(key=ec_key, signature=bytes(64)), name=ORIGIN)  # type: ignore[arg-type]
+    short = _LyingSigner(key=journal_signer.public_key(), signature=bytes(70))
+    with pytest.raises(KeyMaterialError, match="not an Ed25519 signature"):
+        sign_checkpoint(cp, signer=short, name=ORIGIN)  # type: ignore[arg-type]
+
+
+def test_values_out_of_range_are_refused(journal_signer: FileSigner) -> None:
+    with pytest.raises(MalformedInputError, match="32 bytes"):
+        VerifierKey("name", SIG_TYPE_ED25519, bytes(31))
+    with pytest.raises(MalformedInputError, match="empty"):
+        VerifierKey.parse("name+00000000+")
+    with pytest.raises(MalformedInputError, match="unsupported"):
+        VerifierKey("name", 0x02, bytes(32))
+    for size in (-1, 2**63):
+        with pytest.raises(MalformedInputError, match="out of range"):
+            Checkpoint(ORIGIN, size, ROOT)
+    with pytest.raises(MalformedInputError):
+        NoteSignature("name", b"abc", b"signature")
+    far = NoteSignature("w", bytes(4), (2**63 - 1).to_bytes(8, "big") + bytes(64))
+    with pytest.raises(MalformedInputError, match="9999"):
+        far.cosignature_time()
+    text = Checkpoint(ORIGIN, 1, ROOT).body()
+    with pytest.raises(MalformedInputError):
+        SignedNote(text, ())
+    with pytest.raises(MalformedInputError, match="larger"):
+        sign_note(b"x" * MAX_NOTE_SIZE + b"\n", signer=journal_signer, name="n")
+    with pytest.raises(MalformedInputError, match="bytes"):
+        SignedNote.parse("a note as text")  # type: ignore[arg-type]
+    note = sign_checkpoint(Checkpoint(ORIGIN, 1, ROOT), signer=journal_signer, name=ORIGIN)
+    with pytest.raises(ValueError, match="range"):
+        cosign(note, signer=journal_signer, name=WITNESS, at=datetime(1960, 1, 1, tzinfo=UTC))
+
+
+def test_malformed_cosignatures_fail_verification(witness_signer: FileSigner) -> None:
+    key = VerifierKey.for_signer(WITNESS, witness_signer, sig_type=SIG_TYPE_COSIGNATURE_V1)
+    text = Checkpoint(ORIGIN, 1, ROOT).body()
+    for signature, reason in (
+        (bytes(8 + 63), "not an Ed25519 v1 cosignature"),
+        (b"\xff" * 8 + bytes(64), "out of range"),
+    ):
+        note = SignedNote(text, (NoteSignature(WITNESS, key.key_id, signature),))
+        result = verify_note(note, verifier_keys=[key])
+        assert not result.ok
+        assert reason in " ".join(result.reasons)
