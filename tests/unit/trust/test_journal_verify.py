@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trust import journal_verify
 from trust.checkpoint import SIG_TYPE_COSIGNATURE_V1, SignedNote, VerifierKey, cosign
 from trust.errors import JournalError
 from trust.journal import Journal
@@ -19,6 +20,7 @@ from trust.journal_verify import (
     verify_journal,
 )
 from trust.keys import FileSigner, KeyAlgorithm
+from trust.merkle import ConsistencyProof
 from trust.results import VerificationResult
 
 ORIGIN = "gateway.example.org/journal"
@@ -78,6 +80,54 @@ def test_a_clean_journal_verifies_and_reports_progress(tmp_path: Path) -> None:
     for expected in ("leaf hashes", "stored nodes", "checkpoint roots", "checkpoint signatures"):
         assert expected in names
     assert calls[-1] == (100, 100)
+
+
+def test_progress_is_reported_as_the_pass_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "j.db"
+    _build(path, _entries(50), [50])
+    monkeypatch.setattr(journal_verify, "PROGRESS_EVERY", 16)
+    calls: list[tuple[int, int]] = []
+    assert _verify(path, progress=lambda done, total: calls.append((done, total))).ok
+    assert calls == [(16, 50), (32, 50), (48, 50), (50, 50)]
+
+
+def test_swapped_checkpoints_are_out_of_order(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    _build(path, _entries(20), [10, 20])
+    conn = _attacker(path)
+    rows = {
+        cid: (size, root, note)
+        for cid, size, root, note in conn.execute("SELECT id, size, root, note FROM checkpoints")
+    }
+    update = "UPDATE checkpoints SET size = ?, root = ?, note = ? WHERE id = ?"
+    conn.execute(update, (*rows[2], 1))
+    conn.execute(update, (*rows[1], 2))
+    conn.close()
+    result = _verify(path)
+    assert _failed(result) == {"checkpoint order"}
+    assert "checkpoint 2 is smaller than checkpoint 1" in " ".join(result.reasons)
+
+
+def test_missing_nodes_break_consistency_proofs_too(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    _build(path, _entries(40), [20, 40])
+    conn = _attacker(path)
+    conn.execute("DELETE FROM nodes WHERE level = 4 AND idx = 0")  # leaves 0-15, in the 20→40 proof
+    conn.close()
+    assert _failed(_verify(path)) == {"stored nodes", "checkpoint consistency"}
+
+
+def test_a_foreign_database_is_invalid_not_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "foreign.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    result = _verify(path)
+    assert _failed(result) == {"journal database readable"}
+    assert "not a Sceau journal" in result.reasons[0]
 
 
 def test_entries_after_the_last_checkpoint_are_reported(tmp_path: Path) -> None:
@@ -290,6 +340,9 @@ def test_one_entry_is_proven_under_a_signed_checkpoint(tmp_path: Path) -> None:
     ).ok
     assert not verify_entry_inclusion(
         entries[17], proof, checkpoint_note=b"garbage", journal_keys=[KEY]
+    ).ok
+    assert not verify_checkpoint_consistency(
+        b"garbage", record.note, ConsistencyProof(1, 40, ()), journal_keys=[KEY]
     ).ok
 
 
