@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trust.errors import JournalError
-from trust.merkle import complete_subtree_hash
+from trust.merkle import HASH_SIZE, complete_subtree_hash
 
 APPLICATION_ID = 0x53434A4C  # "SCJL" in the SQLite header (sqlite.org/fileformat.html §1.3.15)
 NODE_LEVEL_STRIDE = 4
@@ -159,7 +159,10 @@ class StoredTree:
             rows = self._conn.execute(query, (stored, first, first + width)).fetchall()
         if len(rows) != width:
             raise JournalError(f"journal is missing the subtree at level {level}, index {index}")
-        return complete_subtree_hash([r[0] for r in rows])
+        hashes = [r[0] for r in rows]
+        if any(type(h) is not bytes or len(h) != HASH_SIZE for h in hashes):
+            raise JournalError(f"journal holds a malformed hash at level {level}, index {index}")
+        return complete_subtree_hash(hashes)
 
 
 _CHUNK = 1024  # rows per INSERT at most; 3 * 1024 variables, well under SQLite's 32766

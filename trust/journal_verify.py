@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from trust import journal_store as store
 from trust.checkpoint import Checkpoint, SignedNote, VerifierKey, verify_note
 from trust.errors import JournalError, MalformedInputError
-from trust.journal_store import NODE_LEVEL_STRIDE, CheckpointRecord, StoredTree
+from trust.journal_store import NODE_LEVEL_STRIDE, StoredTree
 from trust.merkle import (
     EMPTY_ROOT,
     LEAF_PREFIX,
@@ -65,6 +66,25 @@ class _Findings:
         return Check(self.name, False, "; ".join(self.listed) + (f"; {more} more" if more else ""))
 
 
+@dataclass(frozen=True)
+class _Row:
+    """A checkpoints row as stored, its types not yet trusted."""
+
+    id: int
+    size: object
+    root: object
+    note: object
+    cosigned_note: object
+
+    def well_typed(self) -> bool:
+        return (
+            type(self.size) is int
+            and type(self.root) is bytes
+            and type(self.note) is bytes
+            and (self.cosigned_note is None or type(self.cosigned_note) is bytes)
+        )
+
+
 def _fold(stack: list[bytes]) -> bytes:
     result = stack[-1]
     for h in reversed(stack[:-1]):
@@ -90,7 +110,11 @@ def _stream(
         if idx != n:
             order.add(f"entry {n} is missing (the next stored index is {idx})")
             break
-        h = sha(LEAF_PREFIX + entry).digest()
+        try:
+            h = sha(LEAF_PREFIX + entry).digest()
+        except TypeError:  # an entry rewritten as TEXT or a number: hash what it says
+            leaves.add(f"entry {n} is not stored as bytes")
+            h = sha(LEAF_PREFIX + str(entry).encode()).digest()
         if h != stored_leaf:
             leaves.add(f"entry {n} does not match its leaf hash")
         m, level = n, 0
@@ -129,7 +153,7 @@ def _stream(
 
 def _checkpoint_checks(
     conn: sqlite3.Connection,
-    records: list[CheckpointRecord],
+    records: list[_Row],
     size: int,
     roots: dict[int, bytes],
     journal_keys: list[VerifierKey],
@@ -148,6 +172,10 @@ def _checkpoint_checks(
         name = f"checkpoint {record.id}"
         if record.id != number:
             order.add(f"{name} should be number {number}: a checkpoint was removed")
+        if not record.well_typed():
+            form.add(f"{name}: a column holds the wrong type")
+            continue
+        assert isinstance(record.note, bytes)
         try:
             note = SignedNote.parse(record.note)
             cp = note.checkpoint()
@@ -175,7 +203,7 @@ def _checkpoint_checks(
                     ok = False
                 if not ok:
                     consistent.add(f"{name} is not consistent with checkpoint {before_id}")
-        if witness_keys and record.cosigned_note is not None:
+        if witness_keys and isinstance(record.cosigned_note, bytes):
             cosigned = verify_note(record.cosigned_note, verifier_keys=witness_keys)
             same = cosigned.ok and SignedNote.parse(record.cosigned_note).text == note.text
             if not same:
@@ -224,12 +252,18 @@ def verify_journal(
             detail = f"version {version}, expected {store.SCHEMA_VERSION}; open it once to migrate"
             return VerificationResult(subject, (Check("journal schema", False, detail),))
         total = store.current_size(conn)
-        records = store.checkpoints(conn)
-        size, roots, checks = _stream(conn, total, {r.size for r in records}, progress)
+        records = [
+            _Row(*row)
+            for row in conn.execute(
+                "SELECT id, size, root, note, cosigned_note FROM checkpoints ORDER BY id"
+            )
+        ]
+        sizes = {r.size for r in records if type(r.size) is int}
+        size, roots, checks = _stream(conn, total, sizes, progress)
         checks += _checkpoint_checks(
             conn, records, size, roots, list(journal_keys), list(witness_keys), origin
         )
-        signed = max((r.size for r in records), default=0)
+        signed = max(sizes, default=0)
         if records or size == 0:
             tail = f"{size - signed} entries after the last checkpoint" if size > signed else ""
             checks.append(Check("signed checkpoints", True, tail or "all entries are signed"))

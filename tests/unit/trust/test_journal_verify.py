@@ -119,6 +119,38 @@ def test_missing_nodes_break_consistency_proofs_too(tmp_path: Path) -> None:
     assert _failed(_verify(path)) == {"stored nodes", "checkpoint consistency"}
 
 
+@pytest.mark.parametrize(
+    ("statement", "failed"),
+    [
+        # SQLite's replace() on a BLOB returns TEXT: the entry changes type and content.
+        (
+            "UPDATE entries SET entry = replace(entry, 'event', 'Event') WHERE idx = 3",
+            "leaf hashes",
+        ),
+        ("UPDATE entries SET entry = CAST(entry AS TEXT) WHERE idx = 3", "leaf hashes"),
+        ("UPDATE entries SET entry = 42 WHERE idx = 3", "leaf hashes"),
+        ("UPDATE nodes SET hash = hex(hash) WHERE level = 4 AND idx = 0", "stored nodes"),
+        ("UPDATE checkpoints SET size = 'twenty' WHERE id = 1", "checkpoint notes"),
+        ("UPDATE checkpoints SET note = CAST(note AS TEXT) WHERE id = 2", "checkpoint notes"),
+        ("UPDATE checkpoints SET root = 7 WHERE id = 1", "checkpoint notes"),
+        ("UPDATE checkpoints SET created_at = x'00' WHERE id = 1", None),
+    ],
+)
+def test_columns_rewritten_with_other_types_are_caught_not_crashed_on(
+    tmp_path: Path, statement: str, failed: str | None
+) -> None:
+    path = tmp_path / "j.db"
+    _build(path, _entries(40), [20, 40])
+    conn = _attacker(path)
+    conn.execute(statement)
+    conn.close()
+    result = _verify(path)
+    if failed is None:  # the creation time is not signed, nor checked
+        assert result.ok
+    else:
+        assert failed in _failed(result)
+
+
 def test_a_foreign_database_is_invalid_not_an_error(tmp_path: Path) -> None:
     path = tmp_path / "foreign.db"
     conn = sqlite3.connect(path)
@@ -208,6 +240,7 @@ def _flip(data: bytes, position: int) -> bytes:
 
 TAMPERINGS = (
     "flip an entry byte",
+    "store an entry as text",
     "flip a leaf hash",
     "flip a stored node",
     "rewrite an entry consistently",
@@ -259,6 +292,8 @@ def test_any_tampering_is_detected(
     if tampering == "flip an entry byte":
         at = data.draw(st.integers(0, 1000), label="at")
         conn.execute("UPDATE entries SET entry = ? WHERE idx = ?", (_flip(entries[i], at), i))
+    elif tampering == "store an entry as text":
+        conn.execute("UPDATE entries SET entry = CAST(entry AS TEXT) WHERE idx = ?", (i,))
     elif tampering == "flip a leaf hash":
         (leaf,) = conn.execute("SELECT leaf_hash FROM entries WHERE idx = ?", (i,)).fetchone()
         conn.execute("UPDATE entries SET leaf_hash = ? WHERE idx = ?", (_flip(leaf, i), i))
