@@ -232,6 +232,7 @@ class HttpTimeStamper(TimeStamper):
                     if len(body) > MAX_RESPONSE_BYTES or time.monotonic() > deadline:
                         break
         except urllib.error.HTTPError as exc:
+            exc.close()  # it holds the connection's socket
             raise TimestampAuthorityError(
                 f"the TSA at {self.url} answered HTTP {exc.code} {exc.reason}",
                 hint=_HTTP_STATUS_HINT,
