@@ -67,8 +67,8 @@ SERIAL_BITS = 128
 
 
 def random_serial() -> int:
-    """A random positive 128-bit serial number."""
-    return secrets.randbits(SERIAL_BITS) | 1
+    """A uniformly random serial number in 1 .. 2**128 - 1."""
+    return 1 + secrets.randbelow(2**SERIAL_BITS - 1)
 
 
 @dataclass(frozen=True)

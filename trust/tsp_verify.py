@@ -19,20 +19,22 @@ Checked, each as one named :class:`~trust.results.Check`:
   (ESSCertIDv2, RFC 5035/RFC 5816) attribute names the signer's certificate;
 - the signature over the signed attributes (ECDSA, RSA PKCS#1 v1.5 or PSS,
   Ed25519; RSA keys of 2048 bits or more);
-- a directoryName in TSTInfo's ``tsa`` field equals the certificate's subject.
+- a directoryName in TSTInfo's ``tsa`` field equals the certificate's subject;
+- the TSA certificate's EKU is critical and only timeStamping (RFC 3161 §2.3),
+  and its chain reaches one of the anchors with every certificate valid *at
+  genTime* (:func:`trust.pki.validate_chain`).
 
 Names (issuer, subject, TSA name) are compared as exact DER, not with the full
 RFC 5280 §7.1 normalisation: a TSA that re-encodes its own names differently
 would be refused.
-- the TSA certificate's EKU is critical and only timeStamping (RFC 3161 §2.3),
-  and its chain reaches one of the anchors with every certificate valid *at
-  genTime* (:func:`trust.pki.validate_chain`).
 
 NOT checked: revocation of the TSA or CA certificates (no CRL or OCSP); that
 genTime is truthful (we trust the TSA for that); whether the algorithms were still
 considered strong at verification time (no long-term archive or evidence record);
 ``tsa`` names other than a directoryName; the accuracy and ordering fields
-(reported, not judged).
+(reported, not judged); the SignedData's version and digestAlgorithms set, and any
+unsigned attributes (none of them is covered by the signature, and none changes
+what the token proves).
 """
 
 from __future__ import annotations
