@@ -10,15 +10,22 @@ from hub.model import Case, Folder, Principal, Scope, Side, Status
 
 def folder_side(principal: Principal, folder: Folder) -> Side:
     """The folder's operator (OSL) or the admin; anyone else gets :class:`NotFound`."""
+    return owner_side(principal, folder.transmitter.id, folder.process_code, folder.id)
+
+
+def owner_side(
+    principal: Principal, transmitter_id: str, process_code: str, folder_id: str
+) -> Side:
+    """:func:`folder_side`, from the folder's operator and démarche alone."""
     if principal.is_admin:
         return Side.ADMIN
     if (
         principal.scope is Scope.OSL
-        and principal.org.id == folder.transmitter.id
-        and principal.may_use(folder.process_code)
+        and principal.org.id == transmitter_id
+        and principal.may_use(process_code)
     ):
         return Side.OSL
-    raise NotFound(f"Folder is not found: {folder.id}")
+    raise NotFound(f"Folder is not found: {folder_id}")
 
 
 def case_side(principal: Principal, case: Case) -> Side:

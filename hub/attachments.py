@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from hub.access import folder_side
+from hub.access import owner_side
+from hub.blob_intake import receive
 from hub.blobs import BlobDigest, BlobStore, BlobWriter
 from hub.cases import Cases, load_case, load_event
 from hub.errors import (
@@ -32,8 +33,6 @@ from hub.errors import (
 from hub.event_sink import EventSink
 from hub.model import Attachment, AttachmentStatus, EventStatus, Principal, Side
 from hub.store import Store, StoreTx
-
-_CHUNK = 1024 * 1024  # bytes handed to the writer thread at a time
 
 
 def digest_header(sha256_hex: str) -> str:
@@ -92,13 +91,10 @@ class Attachments:
         now: datetime,
     ) -> None:
         def locate(tx: StoreTx) -> Attachment:
-            folder = tx.folder(folder_id)
-            if folder is None:
-                raise NotFound(f"Folder is not found: {folder_id}")
-            folder_side(principal, folder)
             record = tx.attachment(attachment_id)
             if record is None or record.folder_id != folder_id or record.event_id is not None:
                 raise NotFound(f"Binary meta-data is not found: {attachment_id}")
+            owner_side(principal, record.transmitter_org_id, record.process_code, folder_id)
             return record.attachment
 
         await self._receive(locate, chunks, digest, content_length, now, None)
@@ -157,8 +153,7 @@ class Attachments:
                     "Content-Length",
                     f"is {content_length}, but the attachment declares {target.size} bytes",
                 )
-        writer = await asyncio.to_thread(self._blobs.writer, limit=target.size)
-        result = await _pump(chunks, writer)
+        writer, result = await receive(chunks, lambda: self._blobs.writer(limit=target.size))
         try:
             if result.size != target.size:
                 raise ValidationFailed(
@@ -243,30 +238,3 @@ class Attachments:
         return BlobFile(
             attachment, self._blobs.path_of(attachment.sha256), digest_header(attachment.sha256)
         )
-
-
-async def _pump(chunks: AsyncIterator[bytes], writer: BlobWriter) -> BlobDigest:
-    """Write every chunk through ``writer`` off the loop, reading ahead while it writes."""
-    loop = asyncio.get_running_loop()
-    pending: asyncio.Future[None] | None = None
-    buffer: list[bytes] = []
-    buffered = 0
-    try:
-        async for chunk in chunks:
-            buffer.append(chunk)
-            buffered += len(chunk)
-            if buffered >= _CHUNK:
-                if pending is not None:
-                    await pending
-                pending = loop.run_in_executor(None, writer.write, b"".join(buffer))
-                buffer, buffered = [], 0
-        if pending is not None:
-            await pending
-        if buffer:
-            await loop.run_in_executor(None, writer.write, b"".join(buffer))
-        return await loop.run_in_executor(None, writer.finish)
-    except BaseException:
-        if pending is not None:
-            await asyncio.gather(pending, return_exceptions=True)
-        await asyncio.to_thread(writer.discard)
-        raise

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from hub.model import ActionType, Applicant, EventStatus, OrgRef, Status
@@ -40,9 +40,26 @@ class NewFolder:
 
     def fingerprint(self) -> str:
         """A digest of the content, to tell a retry (same) from a conflict (different)."""
-        content = asdict(self)
-        text = json.dumps(content, sort_keys=True, default=lambda v: getattr(v, "value", str(v)))
-        return hashlib.sha256(text.encode()).hexdigest()
+        content = [
+            self.process_code,
+            self.external_id,
+            [self.applicant.first_name, self.applicant.last_name, self.applicant.email],
+            [
+                [
+                    c.external_id,
+                    c.recipient.type.value,
+                    c.recipient.company_register,
+                    c.recipient.branch_code,
+                    c.partner_attributes,
+                ]
+                for c in self.cases
+            ],
+            [
+                [a.file_name, a.type, a.size, a.mime_type, list(a.recipients)]
+                for a in self.attachments
+            ],
+        ]
+        return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

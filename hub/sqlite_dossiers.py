@@ -34,6 +34,7 @@ from hub.store import AttachmentRecord, NotificationQuery
 from hub.transitions import CASE_RANK
 
 _ORG = "{a}.id, {a}.type, {a}.company_register, {a}.branch_code, {a}.name"
+_A_COLUMNS = ", ".join("a." + c for c in ATTACHMENT_COLUMNS.split(", "))
 _CASE_SELECT = (
     "SELECT c.id, c.folder_id, f.process_code, c.external_id, c.status, c.create_at, "  # noqa: S608
     "c.update_at, c.transmission_at, c.close_at, c.partner_attributes, f.applicant, "
@@ -234,7 +235,7 @@ class SqliteDossiers:
 
     def case_attachments(self, case_id: str) -> list[Attachment]:
         rows = self._c.execute(
-            f"SELECT {', '.join('a.' + c for c in ATTACHMENT_COLUMNS.split(', '))} "  # noqa: S608
+            f"SELECT {_A_COLUMNS} "  # noqa: S608
             "FROM case_attachments ca JOIN attachments a ON a.id = ca.attachment_id "
             "WHERE ca.case_id = ? ORDER BY a.position",
             (case_id,),
@@ -243,12 +244,14 @@ class SqliteDossiers:
 
     def attachment(self, attachment_id: str) -> AttachmentRecord | None:
         row = self._c.execute(
-            f"SELECT {ATTACHMENT_COLUMNS}, folder_id, event_id FROM attachments WHERE id = ?",  # noqa: S608
+            f"SELECT {_A_COLUMNS}, a.folder_id, a.event_id, f.transmitter_org_id, "  # noqa: S608
+            "f.process_code FROM attachments a JOIN folders f ON f.id = a.folder_id "
+            "WHERE a.id = ?",
             (attachment_id,),
         ).fetchone()
         if row is None:
             return None
-        return AttachmentRecord(attachment_from(row), row[8], row[9])
+        return AttachmentRecord(attachment_from(row), row[8], row[9], row[10], row[11])
 
     def set_attachment_received(self, attachment_id: str, sha256: str, *, at: datetime) -> None:
         self._c.execute(

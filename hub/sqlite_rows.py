@@ -19,11 +19,22 @@ from hub.model import (
 ORG_COLUMNS = "id, type, company_register, branch_code, name"
 
 
+# The last conversion: one request stamps many rows with the same ``now``. Swapped as a
+# whole tuple, so threads never see half of one.
+_last: tuple[datetime | None, str] = (None, "")
+
+
 def ts(value: datetime | None) -> str | None:
     """A sortable text form: ISO 8601 in UTC with microseconds."""
+    global _last
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    last = _last
+    if last[0] is value:
+        return last[1]
+    text = value.astimezone(UTC).isoformat(timespec="microseconds")
+    _last = (value, text)
+    return text
 
 
 def dt(value: str | None) -> datetime | None:

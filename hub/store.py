@@ -48,11 +48,14 @@ class SubscriptionQuery:
 
 @dataclass(frozen=True)
 class AttachmentRecord:
-    """An attachment with where it belongs: a folder, and maybe one of its events."""
+    """An attachment with where it belongs: a folder (its operator and démarche), and
+    maybe one of its events."""
 
     attachment: Attachment
     folder_id: str
     event_id: str | None
+    transmitter_org_id: str
+    process_code: str
 
 
 @dataclass(frozen=True)
