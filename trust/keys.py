@@ -78,12 +78,17 @@ def generate_private_key(algorithm: KeyAlgorithm = KeyAlgorithm.EC_P256) -> Priv
     return rsa.generate_private_key(public_exponent=65537, key_size=3072)
 
 
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_SHA256 = hashes.SHA256()
+_PKCS1V15 = padding.PKCS1v15()
+
+
 def sign_with_key(key: PrivateKey, data: bytes) -> bytes:
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(data, ec.ECDSA(hashes.SHA256()))
+        return key.sign(data, _ECDSA_SHA256)
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(data)
-    return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    return key.sign(data, _PKCS1V15, _SHA256)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -363,15 +363,41 @@ def validate_chain(
     Checks: a signature path to an anchor, each certificate's validity period at
     ``at_time``, CA basic constraints and keyCertSign on issuers, and the leaf's key
     usage and EKU for ``profile``. Not checked: revocation, name constraints,
-    certificate policies.
+    certificate policies. A damaged certificate gives an INVALID result, never an
+    exception.
     """
+    if at_time.tzinfo is None:
+        raise ValueError("at_time must be timezone-aware")
+    try:
+        return _validate_chain(
+            leaf, anchors=anchors, at_time=at_time, intermediates=intermediates, profile=profile
+        )
+    except (
+        ValueError,
+        TypeError,
+        UnsupportedAlgorithm,
+        x509.ExtensionNotFound,
+        x509.DuplicateExtension,
+    ) as exc:
+        return VerificationResult(
+            "certificate chain",
+            (Check("certificate is readable", False, f"damaged certificate: {exc}"),),
+        )
+
+
+def _validate_chain(
+    leaf: x509.Certificate,
+    *,
+    anchors: Sequence[x509.Certificate],
+    at_time: dt.datetime,
+    intermediates: Sequence[x509.Certificate],
+    profile: CertProfile | None,
+) -> VerificationResult:
     subject = leaf.subject.rfc4514_string()
     if not anchors:
         return VerificationResult(
             subject, (Check("trust anchor", False, "no trust anchor was given"),)
         )
-    if at_time.tzinfo is None:
-        raise ValueError("at_time must be timezone-aware")
     path = _build_path(leaf, intermediates, anchors)
     if path is None:
         return VerificationResult(
