@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.errors import StorageFailure, ValidationFailed
+from hub.loop_guard import assert_off_loop
 
 _HEX = frozenset("0123456789abcdef")
 _WINDOW = 8 * 1024 * 1024  # bytes handed to the disk at a time while a blob streams in
@@ -63,6 +64,7 @@ class BlobWriter:
     """One blob being received: hashes and writes each chunk, then fsyncs."""
 
     def __init__(self, store: BlobStore, *, limit: int) -> None:
+        assert_off_loop()
         self._store = store
         self._limit = limit
         self._hash = hashlib.sha256()
@@ -94,6 +96,7 @@ class BlobWriter:
         self._hash.update(chunk)
 
     def store(self, chunk: bytes) -> None:
+        assert_off_loop()
         if self._fd is None:
             raise StorageFailure("write to a closed blob")
         view = memoryview(chunk)
@@ -121,6 +124,7 @@ class BlobWriter:
 
     def finish(self) -> BlobDigest:
         """Flush the bytes to stable storage and return the blob's digest and size."""
+        assert_off_loop()
         if self._fd is None:
             raise StorageFailure("finish of a closed blob")
         os.fsync(self._fd)
@@ -130,6 +134,7 @@ class BlobWriter:
 
     def discard(self) -> None:
         """Forget the blob: nothing of it stays on disk."""
+        assert_off_loop()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -137,6 +142,7 @@ class BlobWriter:
 
     def publish(self, sha256: str) -> None:
         """Move the finished blob to its address (or drop it if that address exists)."""
+        assert_off_loop()
         target = self._store.path_of(sha256)
         if target.exists():
             self.temp.unlink(missing_ok=True)
@@ -163,6 +169,7 @@ class BlobStore:
         return self.root / sha256[:2] / sha256[2:]
 
     def exists(self, sha256: str) -> bool:
+        assert_off_loop()
         return self.path_of(sha256).is_file()
 
     def writer(self, *, limit: int) -> BlobWriter:
@@ -171,9 +178,11 @@ class BlobStore:
 
     def sync(self, sha256: str) -> None:
         """Make a publication durable: fsync the blob's shard directory."""
+        assert_off_loop()
         self._sync_dir(self.path_of(sha256).parent)
 
     def delete(self, sha256: str) -> bool:
+        assert_off_loop()
         try:
             self.path_of(sha256).unlink()
         except FileNotFoundError:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from hub.errors import StorageFailure
+from hub.loop_guard import assert_off_loop
 from hub.sqlite_directory import SqliteDirectory
 from hub.sqlite_dossiers import SqliteDossiers
 from hub.sqlite_retention import SqliteRetention
@@ -27,15 +28,6 @@ from trust.errors import JournalError
 from trust.sqlite_writer import GroupCommitWriter, connect
 
 T = TypeVar("T")
-
-
-def assert_off_loop() -> None:
-    """Refuse to do blocking I/O on a thread that runs an asyncio event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError("blocking storage work was called on the event loop thread")
 
 
 class SqliteTx(SqliteDirectory, SqliteDossiers, SqliteRetention):

@@ -57,7 +57,7 @@ class _SlowCallbacks(logging.Handler):
             self.messages.append(message)
 
 
-def run_guarded(main: Awaitable[None], *, slow: float = 0.2) -> None:
+def run_guarded(main: Awaitable[None], *, slow: float = 0.1) -> None:
     """Run ``main`` in a debug event loop; fail on any callback slower than ``slow`` s."""
     catcher = _SlowCallbacks()
     logger = logging.getLogger("asyncio")

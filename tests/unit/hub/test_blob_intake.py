@@ -35,7 +35,9 @@ def test_streams_in_and_publishes(tmp_path: Path, size: int) -> None:
     async def main() -> None:
         writer, digest = await receive(_chunks(data, 64 * 1024), lambda: blobs.writer(limit=size))
         assert digest.sha256 == hashlib.sha256(data).hexdigest() and digest.size == size
-        writer.publish(digest.sha256)
+        await asyncio.to_thread(writer.publish, digest.sha256)
+        with pytest.raises(RuntimeError, match="event loop"):
+            writer.publish(digest.sha256)  # blocking I/O on the loop is refused
 
     asyncio.run(main())
     assert blobs.path_of(hashlib.sha256(data).hexdigest()).read_bytes() == data
