@@ -282,6 +282,8 @@ def main() -> None:
     results["append_100_per_commit"] = r = durable_rounds(directory, "hundred.db", 100, 50_000)
     say_rate("durable appends, 100 per commit (target 100,000/s)", r)
     say("  … fsyncs/s measured just before that round", r["fsyncs_per_s_just_before"], "/s")
+    results["append_1000_per_commit"] = r = durable_rounds(directory, "thousand.db", 1000, 100_000)
+    say_rate("durable appends, 1000 per commit", r)
     results["writer_64_waiting_threads"] = r = bench_writer_waiting_threads(directory)
     say_rate("JournalWriter, 64 threads each awaiting its entry", r)
     results["writer_64_threads_dossiers_of_5"] = r = bench_writer_dossiers(directory)
