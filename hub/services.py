@@ -9,6 +9,7 @@ from hub.blobs import BlobStore
 from hub.cases import Cases
 from hub.credentials import Authenticator
 from hub.directory import Directory
+from hub.errors import StorageFailure
 from hub.event_sink import EventSink, TableSink
 from hub.folders import Folders
 from hub.model import Clock, utc_now
@@ -31,6 +32,12 @@ class HubDeps:
     @classmethod
     def open(cls, settings: HubSettings, *, clock: Clock = utc_now) -> HubDeps:
         """Open (creating and migrating as needed) the data directory. Blocks."""
+        try:
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageFailure(
+                f"cannot create the data folder {settings.data_dir}: {exc}"
+            ) from exc
         blobs = BlobStore(settings.blob_dir)
         blobs.clean_tmp()
         return cls(SqliteStore(settings.db_path), blobs, TableSink(), clock)

@@ -92,6 +92,7 @@ def test_opening_a_beneficiary_takes_one_command(tmp_path: Path) -> None:
     result = opened(data)
     assert result.exit_code == 0, result.output
     assert "21930066200016/93066 → CERTDC (Actif)" in result.output
+    assert oct(data.stat().st_mode)[-3:] == "700"  # the data folder is the hub's alone
     listed = sceau(data, "subscription", "list")
     assert "CERTDC" in listed.output and "Actif" in listed.output
     assert "Commune de Saint-Denis" in sceau(data, "org", "list").output
