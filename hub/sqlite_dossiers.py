@@ -35,6 +35,8 @@ from hub.transitions import CASE_RANK
 
 _ORG = "{a}.id, {a}.type, {a}.company_register, {a}.branch_code, {a}.name"
 _A_COLUMNS = ", ".join("a." + c for c in ATTACHMENT_COLUMNS.split(", "))
+# One encoder for every journal record: json.dumps(sort_keys=True) builds a new one per call.
+_JOURNAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _CASE_SELECT = (
     "SELECT c.id, c.folder_id, f.process_code, c.external_id, c.status, c.create_at, "  # noqa: S608
     "c.update_at, c.transmission_at, c.close_at, c.partner_attributes, f.applicant, "
@@ -401,5 +403,5 @@ class SqliteDossiers:
     def append_journal(self, entry: JournalEntry) -> None:
         self._c.execute(
             "INSERT INTO journal (at, kind, subject, data) VALUES (?, ?, ?, ?)",
-            (ts(entry.at), entry.kind, entry.subject, json.dumps(entry.data, sort_keys=True)),
+            (ts(entry.at), entry.kind, entry.subject, _JOURNAL_JSON.encode(entry.data)),
         )

@@ -45,13 +45,25 @@ def dt_required(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+# Organizations are immutable values and few: built once per distinct row, then shared.
+_ORGS: dict[tuple[object, ...], Organization] = {}
+_ORG_CACHE_LIMIT = 100_000
+
+
 def org_from(row: sqlite3.Row | tuple[object, ...], offset: int = 0) -> Organization:
-    org_id, org_type, siret, branch, name = row[offset : offset + 5]
-    return Organization(
-        id=str(org_id),
-        ref=OrgRef(OrgType(org_type), str(siret), str(branch)),
-        name=str(name),
-    )
+    key = tuple(row[offset : offset + 5])
+    found = _ORGS.get(key)
+    if found is None:
+        org_id, org_type, siret, branch, name = key
+        found = Organization(
+            id=str(org_id),
+            ref=OrgRef(OrgType(org_type), str(siret), str(branch)),
+            name=str(name),
+        )
+        if len(_ORGS) >= _ORG_CACHE_LIMIT:
+            _ORGS.clear()
+        _ORGS[key] = found
+    return found
 
 
 def partner_info_json(info: PartnerInfo | None) -> str | None:
