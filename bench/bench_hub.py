@@ -100,6 +100,37 @@ def _start_hub(data: Path, max_bytes: int) -> tuple[subprocess.Popen[str], str]:
     return process, found[1]
 
 
+def _profile_summary(raw: Path, top: int = 12) -> dict[str, float]:
+    """Share of GIL-holding samples per function (inclusive), from a py-spy raw file."""
+    counts: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        total += int(n)
+        for name in {frame.split(" (")[0] for frame in stack.split(";")[1:]}:
+            counts[name] = counts.get(name, 0) + int(n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    skip = (
+        "Thread.",
+        "_run_module",
+        "_run_code",
+        "<module>",
+        "Command.",
+        "Context.",
+        "Group.",
+        "SceauGroup",
+        "HubGroup",
+        "pass_context",
+        "run",
+        "Runner.",
+        "BaseEventLoop.run",
+    )
+    kept = [(k, v) for k, v in ranked if not k.startswith(skip)][:top]
+    return {k: round(v / total, 3) for k, v in kept} if total else {}
+
+
 def _disk_mb_per_s(folder: Path, size: int = 256 * MB) -> float:
     """Sequential write then fsync in ``folder``: what the disk takes durably."""
     block = os.urandom(MB)
@@ -341,6 +372,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if spy is not None:
             spy.send_signal(2)
             spy.wait(timeout=60)
+            results["py_spy"] = _profile_summary(args.py_spy)
         results["rss_after_folders_MB"] = _peak_rss_mb(hub.pid)
         results["notifications_served"] = await _notifications(base, si, 5.0, 16)
         results["big_attachment"] = await _big(base, osl, si, args.big_mb * MB)
