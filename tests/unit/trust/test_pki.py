@@ -100,13 +100,7 @@ def test_intermediate_chains_validate_and_a_leaf_cannot_issue() -> None:
 
 def test_a_csr_with_a_broken_signature_is_refused(pki: ThrowawayPki) -> None:
     csr = make_csr(FileSigner.generate().private_key, common_name="x")
-    der = bytearray(
-        csr.public_bytes(
-            __import__(
-                "cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]
-            ).Encoding.DER
-        )
-    )
+    der = bytearray(csr.public_bytes(Encoding.DER))
     der[-5] ^= 1
     broken = x509.load_der_x509_csr(bytes(der))
     with pytest.raises(MalformedInputError, match="signature"):
