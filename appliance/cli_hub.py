@@ -28,14 +28,14 @@ from typing import Any, TypeVar
 import click
 
 from appliance.exit_codes import ExitCode, exit_code_for
-from hub.app import serve
-from hub.directory import Directory
-from hub.errors import HubError, ValidationFailed
-from hub.model import OrgRef, OrgType, Process, Scope, Status, SubscriptionStatus
-from hub.retention import Retention
-from hub.services import HubDeps
-from hub.settings import GIB, HubSettings
-from hub.store import SubscriptionQuery
+from hubee.app import serve
+from hubee.directory import Directory
+from hubee.errors import HubError, ValidationFailed
+from hubee.model import OrgRef, OrgType, Process, Scope, Status, SubscriptionStatus
+from hubee.retention import Retention
+from hubee.services import HubDeps
+from hubee.settings import GIB, HubSettings
+from hubee.store import SubscriptionQuery
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from hub.errors import HubError, StorageFailure
+from hubee.errors import HubError, StorageFailure
 from trust.errors import (
     JournalError,
     KeyMaterialError,

@@ -43,10 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from limits import fsyncs_per_s, sha256_mb_per_s
 
-from hub.directory import Directory
-from hub.model import OrgRef, OrgType, Process, Scope
-from hub.services import HubDeps
-from hub.settings import HubSettings
+from hubee.directory import Directory
+from hubee.model import OrgRef, OrgType, Process, Scope
+from hubee.services import HubDeps
+from hubee.settings import HubSettings
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hub.json"
 MB = 1024 * 1024

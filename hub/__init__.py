@@ -1,5 +1,4 @@
-"""Sceau's hub: the central exchange that speaks HubEE API v1.
-
-Start with :func:`hub.app.make_app` (the web application), :class:`hub.settings.HubSettings`
-and :class:`hub.services.HubDeps`. Import from the submodules.
+"""Sceau's hub: the central exchange. It serves the HubEE engine (``hubee``) to operators
+and instructing services, plus what only the centre has: the gateway link API
+(enrollment CA, feed, witness) and the RFC 3161 time-stamping endpoint.
 """

@@ -23,11 +23,11 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDict
 
-from hub.app import serve
-from hub.http_requests import SERVICES
-from hub.model import Organization, OrgRef, OrgType, Process, Scope
-from hub.services import HubDeps, HubServices
-from hub.settings import HubSettings
+from hubee.app import serve
+from hubee.http_requests import SERVICES
+from hubee.model import Organization, OrgRef, OrgType, Process, Scope
+from hubee.services import HubDeps, HubServices
+from hubee.settings import HubSettings
 from tests.integration.hub.conformance import Conformance
 
 START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)

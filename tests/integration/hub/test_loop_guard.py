@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.sqlite_store import SqliteTx
+from hubee.sqlite_store import SqliteTx
 from tests.integration.hub.harness import run_guarded
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hub.model import Scope
+from hubee.model import Scope
 from tests.integration.hub.harness import Hub
 
 REF = "/referential/v1"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from hub.model import Scope, SubscriptionStatus
+from hubee.model import Scope, SubscriptionStatus
 from tests.integration.hub.harness import Hub, b64_sha256
 from tests.integration.hub.world import CERTDC_FILES, build_world, deposit, folder_body
 

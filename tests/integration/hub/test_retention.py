@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 
-from hub.model import Scope
+from hubee.model import Scope
 from tests.integration.hub.harness import Hub
 from tests.integration.hub.world import CERTDC_FILES, build_world, deposit, folder_body
 

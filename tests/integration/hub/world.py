@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.model import Organization, Scope
+from hubee.model import Organization, Scope
 from tests.integration.hub.conformance import SAMPLES
 from tests.integration.hub.harness import Hub, b64_sha256
 

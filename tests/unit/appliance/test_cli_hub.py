@@ -11,10 +11,10 @@ from click.testing import CliRunner, Result
 
 from appliance.cli import main
 from appliance.exit_codes import ExitCode
-from hub.credentials import Authenticator
-from hub.model import utc_now
-from hub.services import HubDeps
-from hub.settings import HubSettings
+from hubee.credentials import Authenticator
+from hubee.model import utc_now
+from hubee.services import HubDeps
+from hubee.settings import HubSettings
 
 SAINT_DENIS = "21930066200016/93066"
 DGS = "11000201100044/DGS"

@@ -1,0 +1,182 @@
+"""``/teledossiers/v1``: cases, their events and attachments (``api_folder_v1.2.7.yaml``)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+
+from hubee import payloads, representations
+from hubee.attachments import BlobFile
+from hubee.http_requests import (
+    ALL_SCOPES,
+    no_content,
+    now,
+    partner_info,
+    query_flag,
+    require_patch_override,
+    requires,
+    services,
+    uuid_param,
+)
+from hubee.model import Principal
+
+BASE = "/teledossiers/v1"
+routes = web.RouteTableDef()
+
+
+def file_response(found: BlobFile) -> web.FileResponse:
+    """The blob, streamed from disk (sendfile), with its ``digest`` header."""
+    name = found.attachment.file_name
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return web.FileResponse(
+        found.path,
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": (
+                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+            ),
+            "digest": found.digest,
+        },
+    )
+
+
+@routes.get(f"{BASE}/cases/{{caseId}}")
+@requires(*ALL_SCOPES)
+async def get_case(request: web.Request, principal: Principal) -> web.Response:
+    view = await services(request).cases.get(
+        principal, uuid_param(request, "caseId"), lite=query_flag(request, "lite"), now=now(request)
+    )
+    return web.json_response(
+        representations.case(
+            view.case, attachments=view.attachments, events=view.events, reader=view.side
+        )
+    )
+
+
+async def _update_case(request: web.Request, principal: Principal) -> web.Response:
+    case_id = uuid_param(request, "caseId")
+    status = payloads.case_status(await request.read())
+    await services(request).cases.set_status(principal, case_id, status, now=now(request))
+    return no_content()
+
+
+@routes.patch(f"{BASE}/cases/{{caseId}}")
+@requires(*ALL_SCOPES)
+async def update_case(request: web.Request, principal: Principal) -> web.Response:
+    return await _update_case(request, principal)
+
+
+@routes.post(f"{BASE}/cases/{{caseId}}")
+@requires(*ALL_SCOPES)
+async def update_case_with_post(request: web.Request, principal: Principal) -> web.Response:
+    require_patch_override(request)
+    return await _update_case(request, principal)
+
+
+@routes.get(f"{BASE}/cases/{{caseId}}/attachments/{{attachmentId}}")
+@requires(*ALL_SCOPES)
+async def download_case_attachment(
+    request: web.Request, principal: Principal
+) -> web.StreamResponse:
+    found = await services(request).attachments.for_case(
+        principal, uuid_param(request, "caseId"), uuid_param(request, "attachmentId")
+    )
+    return file_response(found)
+
+
+@routes.post(f"{BASE}/cases/{{caseId}}/events")
+@requires(*ALL_SCOPES)
+async def create_event(request: web.Request, principal: Principal) -> web.Response:
+    case_id = uuid_param(request, "caseId")
+    cmd = payloads.new_event(await request.read())
+    event = await services(request).cases.create_event(
+        principal, case_id, cmd, partner=partner_info(request), now=now(request)
+    )
+    return web.json_response(representations.event(event, reader=event.side), status=201)
+
+
+@routes.get(f"{BASE}/cases/{{caseId}}/events/{{eventId}}")
+@requires(*ALL_SCOPES)
+async def get_event(request: web.Request, principal: Principal) -> web.Response:
+    event, side = await services(request).cases.get_event(
+        principal, uuid_param(request, "caseId"), uuid_param(request, "eventId")
+    )
+    return web.json_response(representations.event(event, reader=side))
+
+
+async def _update_event(request: web.Request, principal: Principal) -> web.Response:
+    case_id = uuid_param(request, "caseId")
+    event_id = uuid_param(request, "eventId")
+    cmd = payloads.event_update(await request.read())
+    await services(request).cases.set_event_status(
+        principal, case_id, event_id, cmd.status, now=now(request)
+    )
+    return no_content()
+
+
+@routes.patch(f"{BASE}/cases/{{caseId}}/events/{{eventId}}")
+@requires(*ALL_SCOPES)
+async def update_event(request: web.Request, principal: Principal) -> web.Response:
+    return await _update_event(request, principal)
+
+
+@routes.post(f"{BASE}/cases/{{caseId}}/events/{{eventId}}")
+@requires(*ALL_SCOPES)
+async def update_event_with_post(request: web.Request, principal: Principal) -> web.Response:
+    require_patch_override(request)
+    return await _update_event(request, principal)
+
+
+@routes.delete(f"{BASE}/cases/{{caseId}}/events/{{eventId}}")
+@requires(*ALL_SCOPES)
+async def delete_event(request: web.Request, principal: Principal) -> web.Response:
+    await services(request).cases.delete_event(
+        principal, uuid_param(request, "caseId"), uuid_param(request, "eventId"), now=now(request)
+    )
+    return no_content()
+
+
+@routes.put(f"{BASE}/cases/{{caseId}}/events/{{eventId}}/attachments/{{attachmentId}}")
+@requires(*ALL_SCOPES)
+async def upload_event_attachment(request: web.Request, principal: Principal) -> web.Response:
+    await services(request).attachments.receive_for_event(
+        principal,
+        uuid_param(request, "caseId"),
+        uuid_param(request, "eventId"),
+        uuid_param(request, "attachmentId"),
+        request.content.iter_any(),
+        digest=request.headers.get("digest"),
+        content_length=request.content_length,
+        now=now(request),
+    )
+    return no_content()
+
+
+@routes.get(f"{BASE}/cases/{{caseId}}/events/{{eventId}}/attachments/{{attachmentId}}")
+@requires(*ALL_SCOPES)
+async def download_event_attachment(
+    request: web.Request, principal: Principal
+) -> web.StreamResponse:
+    found = await services(request).attachments.for_event(
+        principal,
+        uuid_param(request, "caseId"),
+        uuid_param(request, "eventId"),
+        uuid_param(request, "attachmentId"),
+    )
+    return file_response(found)
+
+
+@routes.get(f"{BASE}/attachmentsIdsForPurge")
+@requires(*ALL_SCOPES)
+async def list_ids_for_purge(request: web.Request, principal: Principal) -> web.Response:
+    pairs = await services(request).retention.portal_pending(principal, limit=1000)
+    return web.json_response([{"folder_attachment_id": a, "case_id": c} for a, c in pairs])
+
+
+@routes.put(f"{BASE}/idsPurged")
+@requires(*ALL_SCOPES)
+async def acknowledge_purged(request: web.Request, principal: Principal) -> web.Response:
+    pairs = payloads.purge_pairs(await request.read())
+    await services(request).retention.portal_acknowledge(principal, pairs)
+    return no_content()
