@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -56,9 +56,18 @@ def parse_digest(value: str) -> str:
 
 @dataclass(frozen=True)
 class BlobFile:
+    """An attachment ready to send: where its blob is, and how to read it.
+
+    When ``plain`` the file at ``path`` holds the bytes as they are (send it with
+    sendfile); otherwise (a store that encrypts at rest) read them with ``chunks()``,
+    a blocking iterator to run off the event loop.
+    """
+
     attachment: Attachment
     path: Path
     digest: str
+    plain: bool = True
+    chunks: Callable[[], Iterator[bytes]] | None = None
 
 
 class Attachments:
@@ -71,6 +80,7 @@ class Attachments:
         *,
         max_attachment_bytes: int,
         require_digest: bool,
+        journal_downloads: bool = False,
     ) -> None:
         self._store = store
         self._blobs = blobs
@@ -78,6 +88,7 @@ class Attachments:
         self._cases = cases
         self._max = max_attachment_bytes
         self._require_digest = require_digest
+        self._journal_downloads = journal_downloads
 
     async def receive_for_folder(
         self,
@@ -209,7 +220,9 @@ class Attachments:
             after(tx)
         return True
 
-    async def for_case(self, principal: Principal, case_id: str, attachment_id: str) -> BlobFile:
+    async def for_case(
+        self, principal: Principal, case_id: str, attachment_id: str, *, now: datetime
+    ) -> BlobFile:
         def locate(tx: StoreTx) -> Attachment:
             load_case(tx, principal, case_id)
             found = [a for a in tx.case_attachments(case_id) if a.id == attachment_id]
@@ -217,10 +230,18 @@ class Attachments:
                 raise NotFound(f"File is not found: {attachment_id}")
             return found[0]
 
-        return self._file(await self._store.read(locate))
+        found = self._file(await self._store.read(locate))
+        await self._downloaded(principal, found, {"case": case_id}, now)
+        return found
 
     async def for_event(
-        self, principal: Principal, case_id: str, event_id: str, attachment_id: str
+        self,
+        principal: Principal,
+        case_id: str,
+        event_id: str,
+        attachment_id: str,
+        *,
+        now: datetime,
     ) -> BlobFile:
         def locate(tx: StoreTx) -> Attachment:
             _, _, event = load_event(tx, principal, case_id, event_id)
@@ -229,12 +250,38 @@ class Attachments:
                 raise NotFound(f"File is not found: {attachment_id}")
             return found[0]
 
-        return self._file(await self._store.read(locate))
+        found = self._file(await self._store.read(locate))
+        await self._downloaded(principal, found, {"case": case_id, "event": event_id}, now)
+        return found
+
+    async def _downloaded(
+        self, principal: Principal, found: BlobFile, where: dict[str, object], now: datetime
+    ) -> None:
+        """With ``journal_downloads``: record the download durably before it starts."""
+        if not self._journal_downloads:
+            return
+        data: dict[str, object] = {
+            **where,
+            "client": principal.client_id,
+            "org": principal.org.ref.key,
+            "sha256": found.attachment.sha256,
+            "fileName": found.attachment.file_name,
+        }
+
+        def work(tx: StoreTx) -> None:
+            self._sink.record(tx, "attachment.downloaded", found.attachment.id, now, data)
+
+        await self._store.write(work)
 
     def _file(self, attachment: Attachment) -> BlobFile:
         if attachment.status is not AttachmentStatus.RECEIVED or attachment.sha256 is None:
             state = "purged" if attachment.status is AttachmentStatus.DELETED else "not uploaded"
             raise NotFound(f"File is not found: {attachment.id} is {state}")
+        sha256 = attachment.sha256
         return BlobFile(
-            attachment, self._blobs.path_of(attachment.sha256), digest_header(attachment.sha256)
+            attachment,
+            self._blobs.path_of(sha256),
+            digest_header(sha256),
+            plain=self._blobs.plain_at_rest,
+            chunks=lambda: self._blobs.read_chunks(sha256),
         )

@@ -9,26 +9,43 @@ Publishing and deleting must run inside a store write unit (the writer thread), 
 "is this blob still referenced?" and "remove it" cannot interleave with a new upload
 of the same content.
 
-Not done here: encryption at rest (DESIGN.md §5 asks it of the gateway's store).
+Not done here: encryption at rest (DESIGN.md §5 asks it of the gateway's store). A
+subclass may transform the bytes at rest: it overrides :meth:`BlobStore.writer` (a
+:class:`BlobWriter` whose :meth:`BlobWriter.store` and :meth:`BlobWriter.finish` write
+through :meth:`BlobWriter.write_raw`), :meth:`BlobStore.read_chunks`, and sets
+:attr:`BlobStore.plain_at_rest` to ``False`` so that downloads are streamed through it.
+
+A full disk (``ENOSPC``, ``EDQUOT``) raises :class:`InsufficientStorage`; the blob in
+transit is then discarded by its caller, and nothing at an address is touched.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import hashlib
 import os
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubee.errors import StorageFailure, ValidationFailed
+from hubee.errors import InsufficientStorage, StorageFailure, ValidationFailed
 from hubee.loop_guard import assert_off_loop
 
 _HEX = frozenset("0123456789abcdef")
 _WINDOW = 8 * 1024 * 1024  # bytes handed to the disk at a time while a blob streams in
+READ_CHUNK = 1024 * 1024
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def storage_error(exc: OSError, what: str) -> StorageFailure:
+    """``exc`` as the right storage error: :class:`InsufficientStorage` for a full disk."""
+    if exc.errno in _FULL:
+        return InsufficientStorage(f"no space left to store {what}: {exc.strerror}")
+    return StorageFailure(f"cannot store {what}: {exc}")
 
 
 def _load_sync_file_range() -> Callable[[int, int, int, int], int] | None:
@@ -96,14 +113,21 @@ class BlobWriter:
         self._hash.update(chunk)
 
     def store(self, chunk: bytes) -> None:
+        self.write_raw(chunk)
+
+    def write_raw(self, data: bytes) -> None:
+        """Append ``data`` to the file as is (a subclass may have transformed it)."""
         assert_off_loop()
         if self._fd is None:
             raise StorageFailure("write to a closed blob")
-        view = memoryview(chunk)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        self._written += len(chunk)
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            raise storage_error(exc, "an attachment") from exc
+        self._written += len(data)
         self._write_back()
 
     def _write_back(self) -> None:
@@ -127,7 +151,10 @@ class BlobWriter:
         assert_off_loop()
         if self._fd is None:
             raise StorageFailure("finish of a closed blob")
-        os.fsync(self._fd)
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise storage_error(exc, "an attachment") from exc
         os.close(self._fd)
         self._fd = None
         return BlobDigest(self._hash.hexdigest(), self.size)
@@ -153,6 +180,9 @@ class BlobWriter:
 class BlobStore:
     """Blobs under ``root``: ``root/ab/cdef…`` and a ``root/tmp`` for blobs in transit."""
 
+    # True: the file at path_of(sha256) holds the blob's bytes as they are.
+    plain_at_rest = True
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.tmp_dir = self.root / "tmp"
@@ -175,6 +205,13 @@ class BlobStore:
     def writer(self, *, limit: int) -> BlobWriter:
         """A writer for one blob of at most ``limit`` bytes (its declared size)."""
         return BlobWriter(self, limit=limit)
+
+    def read_chunks(self, sha256: str, *, size: int = READ_CHUNK) -> Iterator[bytes]:
+        """The blob's bytes, ``size`` at a time. Blocks: iterate off the event loop."""
+        assert_off_loop()
+        with self.path_of(sha256).open("rb") as f:
+            while chunk := f.read(size):
+                yield chunk
 
     def sync(self, sha256: str) -> None:
         """Make a publication durable: fsync the blob's shard directory."""

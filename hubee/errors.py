@@ -101,3 +101,9 @@ class StorageFailure(HubError):
     """The hub's database or blob store could not be opened or written."""
 
     hint = "Check the data directory's path, permissions and free disk space."
+
+
+class InsufficientStorage(StorageFailure):
+    """The disk is full: nothing was kept, and what was stored before is intact."""
+
+    hint = "Free disk space (or grow the volume) on the data directory, then retry."

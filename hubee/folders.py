@@ -4,7 +4,8 @@ A folder is created HUBEE_RECEIVED with one case per recipient (not yet delivere
 its attachments PENDING. The operator uploads every attachment, then declares the
 folder HUBEE_COMPLETED: the hub checks that each recipient is subscribed (Actif) to the
 démarche, delivers the cases (HUBEE_NOTIFIED) and notifies each recipient, all in one
-transaction.
+transaction. That last step is the engine's :class:`~hubee.routing.FolderRouting`
+(:class:`~hubee.routing.LocalRouting` unless the embedding component gives another).
 """
 
 from __future__ import annotations
@@ -30,26 +31,31 @@ from hubee.model import (
     AttachmentStatus,
     Case,
     Folder,
-    Notification,
     PartnerInfo,
     Principal,
     Scope,
-    Side,
     Status,
-    SubscriptionStatus,
 )
+from hubee.routing import FolderRouting, LocalRouting, record_folder_status
 from hubee.store import Store, StoreTx
-from hubee.transitions import FolderMove, check_case_move, check_folder_move
+from hubee.transitions import FolderMove, check_folder_move
 
 
 class Folders:
     def __init__(
-        self, store: Store, blobs: BlobStore, sink: EventSink, *, max_attachment_bytes: int
+        self,
+        store: Store,
+        blobs: BlobStore,
+        sink: EventSink,
+        *,
+        max_attachment_bytes: int,
+        routing: FolderRouting | None = None,
     ) -> None:
         self._store = store
         self._blobs = blobs
         self._sink = sink
         self._max = max_attachment_bytes
+        self._routing = routing or LocalRouting(sink)
 
     async def create(
         self, principal: Principal, cmd: NewFolder, *, partner: PartnerInfo, now: datetime
@@ -87,7 +93,7 @@ class Folders:
                 found = tx.folder(folder_id)
                 assert found is not None
                 return found, False
-            folder = _new_folder(tx, principal, cmd, partner, now)
+            folder = _new_folder(tx, self._routing, principal, cmd, partner, now)
             tx.insert_folder(folder, fingerprint)
             for case in folder.cases:
                 tx.insert_case(case)
@@ -134,8 +140,7 @@ class Folders:
             )
             final = folder.global_status
             if move == FolderMove.COMPLETE:
-                self._complete(tx, folder, now)
-                final = Status.HUBEE_NOTIFIED
+                final = self._routing.complete(tx, folder, now)
             elif move == FolderMove.SET:
                 self._set_status(tx, folder, cmd.global_status, now)
                 final = cmd.global_status
@@ -145,68 +150,7 @@ class Folders:
         await self._store.write(work)
 
     def _set_status(self, tx: StoreTx, folder: Folder, status: Status, now: datetime) -> None:
-        tx.set_folder_status(folder.id, status, at=now)
-        self._sink.record(
-            tx,
-            "folder.status",
-            folder.id,
-            now,
-            {"from": folder.global_status.value, "to": status.value},
-        )
-
-    def _complete(self, tx: StoreTx, folder: Folder, now: datetime) -> None:
-        pending = [a for a in folder.attachments if a.status is not AttachmentStatus.RECEIVED]
-        if pending:
-            raise IllegalTransition(
-                "attachments-first",
-                "upload every attachment before completing the folder; not received: "
-                + ", ".join(f"{a.file_name} ({a.id})" for a in pending),
-            )
-        for i, case in enumerate(folder.cases):
-            sub = tx.subscription_for(folder.process_code, case.recipient.id)
-            if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
-                state = "no subscription" if sub is None else f"subscription {sub.status.value}"
-                raise ValidationFailed(
-                    f"cases[{i}].recipient",
-                    f"{case.recipient.ref.key} ({case.recipient.name}) is not subscribed (Actif) "
-                    f"to {folder.process_code}: {state}",
-                )
-        self._set_status(tx, folder, Status.HUBEE_COMPLETED, now)
-        for case in folder.cases:
-            check_case_move(case.status, Status.HUBEE_NOTIFIED, Side.HUB)
-            tx.set_case_status(case.id, Status.HUBEE_NOTIFIED, at=now)
-            self._sink.record(
-                tx,
-                "case.status",
-                case.id,
-                now,
-                {"from": case.status.value, "to": Status.HUBEE_NOTIFIED.value},
-            )
-            notification = Notification(
-                id=str(uuid.uuid4()),
-                recipient=case.recipient,
-                transmitter=folder.transmitter,
-                process_code=folder.process_code,
-                case_id=case.id,
-                event_id=None,
-                create_at=now,
-            )
-            tx.insert_notification(notification)
-            self._sink.record(
-                tx,
-                "notification.created",
-                notification.id,
-                now,
-                {"case": case.id, "recipient": case.recipient.ref.key},
-            )
-        tx.set_folder_status(folder.id, Status.HUBEE_NOTIFIED, at=now)
-        self._sink.record(
-            tx,
-            "folder.status",
-            folder.id,
-            now,
-            {"from": Status.HUBEE_COMPLETED.value, "to": Status.HUBEE_NOTIFIED.value},
-        )
+        record_folder_status(self._sink, tx, folder.id, folder.global_status, status, now)
 
     async def delete(self, principal: Principal, folder_id: str, *, now: datetime) -> None:
         """Delete a folder while HUBEE_RECEIVED and without events or notifications."""
@@ -241,14 +185,19 @@ class Folders:
 
 
 def _new_folder(
-    tx: StoreTx, principal: Principal, cmd: NewFolder, partner: PartnerInfo, now: datetime
+    tx: StoreTx,
+    routing: FolderRouting,
+    principal: Principal,
+    cmd: NewFolder,
+    partner: PartnerInfo,
+    now: datetime,
 ) -> Folder:
     folder_id = str(uuid.uuid4())
     cases: list[Case] = []
     seen: set[str] = set()
     for i, new_case in enumerate(cmd.cases):
         ref = new_case.recipient
-        org = tx.org_by_ref(ref.company_register, ref.branch_code)
+        org = routing.recipient(tx, ref)
         if org is None:
             raise ValidationFailed(f"cases[{i}].recipient", f"no organization {ref.key}")
         if org.id in seen:

@@ -20,6 +20,7 @@ from hubee.errors import (
     Forbidden,
     HubError,
     IllegalTransition,
+    InsufficientStorage,
     InvalidClient,
     InvalidGrant,
     MethodNotAllowed,
@@ -45,6 +46,7 @@ STATUS_FOR: tuple[tuple[type[HubError], int], ...] = (
     (MethodNotAllowed, 405),
     (Conflict, 409),
     (PayloadTooLarge, 413),
+    (InsufficientStorage, 507),
     (StorageFailure, 503),
     (HubError, 500),
 )
@@ -82,7 +84,7 @@ def error_response(request: web.Request, error: HubError) -> web.Response:
         headers["WWW-Authenticate"] = (
             'Basic realm="hub"' if isinstance(error, InvalidClient) else 'Bearer realm="hub"'
         )
-    if status == 503:
+    if status in (503, 507):
         log.error("storage failure on %s %s: %s", request.method, request.path, error.message)
     return web.json_response(body, status=status, headers=headers)
 

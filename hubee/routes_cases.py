@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 from aiohttp import web
@@ -25,20 +26,28 @@ BASE = "/teledossiers/v1"
 routes = web.RouteTableDef()
 
 
-def file_response(found: BlobFile) -> web.FileResponse:
-    """The blob, streamed from disk (sendfile), with its ``digest`` header."""
+async def file_response(request: web.Request, found: BlobFile) -> web.StreamResponse:
+    """The blob with its ``digest`` header: sent from disk (sendfile) when stored as is,
+    else streamed from the store's reader (run in a worker thread, chunk by chunk)."""
     name = found.attachment.file_name
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    return web.FileResponse(
-        found.path,
-        headers={
-            "Content-Type": "application/octet-stream",
-            "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-            ),
-            "digest": found.digest,
-        },
-    )
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": (
+            f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        ),
+        "digest": found.digest,
+    }
+    if found.plain or found.chunks is None:
+        return web.FileResponse(found.path, headers=headers)
+    response = web.StreamResponse(headers=headers)
+    response.content_length = found.attachment.size
+    chunks = await asyncio.to_thread(found.chunks)
+    await response.prepare(request)
+    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @routes.get(f"{BASE}/cases/{{caseId}}")
@@ -80,9 +89,12 @@ async def download_case_attachment(
     request: web.Request, principal: Principal
 ) -> web.StreamResponse:
     found = await services(request).attachments.for_case(
-        principal, uuid_param(request, "caseId"), uuid_param(request, "attachmentId")
+        principal,
+        uuid_param(request, "caseId"),
+        uuid_param(request, "attachmentId"),
+        now=now(request),
     )
-    return file_response(found)
+    return await file_response(request, found)
 
 
 @routes.post(f"{BASE}/cases/{{caseId}}/events")
@@ -163,8 +175,9 @@ async def download_event_attachment(
         uuid_param(request, "caseId"),
         uuid_param(request, "eventId"),
         uuid_param(request, "attachmentId"),
+        now=now(request),
     )
-    return file_response(found)
+    return await file_response(request, found)
 
 
 @routes.get(f"{BASE}/attachmentsIdsForPurge")

@@ -15,6 +15,7 @@ from hubee.folders import Folders
 from hubee.model import Clock, utc_now
 from hubee.notifications import Notifications
 from hubee.retention import Retention
+from hubee.routing import FolderRouting
 from hubee.settings import HubSettings
 from hubee.sqlite_store import SqliteStore
 from hubee.store import Store
@@ -28,6 +29,8 @@ class HubDeps:
     blobs: BlobStore
     sink: EventSink
     clock: Clock
+    # Where completed folders go; None: the hub's own routing (hubee.routing.LocalRouting).
+    routing: FolderRouting | None = None
 
     @classmethod
     def open(cls, settings: HubSettings, *, clock: Clock = utc_now) -> HubDeps:
@@ -71,6 +74,7 @@ class HubServices:
                 deps.blobs,
                 deps.sink,
                 max_attachment_bytes=settings.max_attachment_bytes,
+                routing=deps.routing,
             ),
             cases=cases,
             attachments=Attachments(
@@ -80,6 +84,7 @@ class HubServices:
                 cases,
                 max_attachment_bytes=settings.max_attachment_bytes,
                 require_digest=settings.require_digest,
+                journal_downloads=settings.journal_downloads,
             ),
             notifications=Notifications(deps.store, deps.sink),
             retention=Retention(deps.store, deps.blobs, deps.sink),

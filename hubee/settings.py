@@ -21,6 +21,10 @@ class HubSettings:
     # The spec makes the upload ``digest`` header optional and DINUM's own Postman
     # collection omits it; set this to refuse uploads without one.
     require_digest: bool = False
+    # Record every attachment download (``attachment.downloaded``, with the client id)
+    # through the EventSink before the bytes are sent: a gateway journals "downloaded
+    # by client X"; the hub does not, so that a download costs no write there.
+    journal_downloads: bool = False
 
     def __post_init__(self) -> None:
         if self.token_ttl <= timedelta(0):

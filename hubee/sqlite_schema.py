@@ -8,6 +8,8 @@ Times are ISO 8601 UTC strings with microseconds, so that they sort as text.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from hubee.errors import StorageFailure
 
@@ -196,3 +198,53 @@ def migrate(conn: sqlite3.Connection) -> None:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise StorageFailure(f"cannot migrate the hub database: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SchemaExtension:
+    """Tables another component keeps in the engine's database, beside the engine's own.
+
+    A component that embeds the engine (a gateway: its outboxes, its link state) keeps
+    its tables in the same file so that its rows commit in the same transaction as the
+    engine's (see :func:`hubee.sqlite_store.sqlite_connection`). ``migrations`` follow
+    the rule of :data:`MIGRATIONS`: append only. Versions are kept per ``name`` in
+    ``extension_schema``; the engine's own tables never depend on them.
+    """
+
+    name: str
+    migrations: tuple[str, ...]
+
+
+def migrate_extensions(conn: sqlite3.Connection, extensions: Sequence[SchemaExtension]) -> None:
+    """Bring each extension to its latest version, one transaction per migration."""
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS extension_schema "
+            "(name TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
+        for ext in extensions:
+            row = conn.execute(
+                "SELECT version FROM extension_schema WHERE name = ?", (ext.name,)
+            ).fetchone()
+            current = 0 if row is None else int(row[0])
+            if current > len(ext.migrations):
+                raise StorageFailure(
+                    f"the {ext.name} tables are at version {current}, newer than this "
+                    f"program ({len(ext.migrations)})",
+                    hint="Run the version that wrote them, or restore a backup.",
+                )
+            for version in range(current + 1, len(ext.migrations) + 1):
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in ext.migrations[version - 1].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO extension_schema (name, version) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                    (ext.name, version),
+                )
+                conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StorageFailure(f"cannot migrate the extension tables: {exc}") from exc

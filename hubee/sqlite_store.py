@@ -12,17 +12,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from hubee.errors import StorageFailure
+from hubee.errors import InsufficientStorage, StorageFailure
 from hubee.loop_guard import assert_off_loop
 from hubee.sqlite_directory import SqliteDirectory
 from hubee.sqlite_dossiers import SqliteDossiers
 from hubee.sqlite_retention import SqliteRetention
-from hubee.sqlite_schema import migrate
+from hubee.sqlite_schema import SchemaExtension, migrate, migrate_extensions
 from hubee.store import StoreTx
 from trust.errors import JournalError
 from trust.sqlite_writer import GroupCommitWriter, connect
@@ -37,15 +37,44 @@ class SqliteTx(SqliteDirectory, SqliteDossiers, SqliteRetention):
         assert_off_loop()
         self._c = conn
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """This unit's connection, for :class:`~hubee.sqlite_schema.SchemaExtension` tables."""
+        return self._c
+
+
+def sqlite_connection(tx: object) -> sqlite3.Connection:
+    """The connection under a unit of work of :class:`SqliteStore`.
+
+    For components that keep extension tables in the same database: what they write
+    through it commits (or rolls back) with the unit. Raises ``TypeError`` for a unit
+    of another store.
+    """
+    if not isinstance(tx, SqliteTx):
+        raise TypeError(f"not a SQLite unit of work: {type(tx).__name__}")
+    return tx.connection
+
 
 class SqliteStore:
     """Hub storage in one SQLite file (``hub.db``) under the data directory."""
 
-    def __init__(self, path: str | Path, *, readers: int = 4) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        readers: int = 4,
+        extensions: Sequence[SchemaExtension] = (),
+    ) -> None:
         self.path = Path(path)
+
+        def setup(conn: sqlite3.Connection) -> None:
+            migrate(conn)
+            if extensions:
+                migrate_extensions(conn, extensions)
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = GroupCommitWriter(self.path, setup=migrate, name="hub-sqlite-writer")
+            self._writer = GroupCommitWriter(self.path, setup=setup, name="hub-sqlite-writer")
         except JournalError as exc:
             raise StorageFailure(f"cannot open the hub database {self.path}: {exc}") from exc
         self._local = threading.local()
@@ -60,6 +89,8 @@ class SqliteStore:
         try:
             return await self._writer.run(unit)
         except JournalError as exc:
+            if "full" in str(exc):  # SQLITE_FULL: "database or disk is full"
+                raise InsufficientStorage(f"the database could not commit: {exc}") from exc
             raise StorageFailure(f"the hub database could not commit: {exc}") from exc
 
     async def read(self, work: Callable[[StoreTx], T]) -> T:
