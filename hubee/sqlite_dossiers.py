@@ -405,3 +405,16 @@ class SqliteDossiers:
             "INSERT INTO journal (at, kind, subject, data) VALUES (?, ?, ?, ?)",
             (ts(entry.at), entry.kind, entry.subject, _JOURNAL_JSON.encode(entry.data)),
         )
+
+    def journal_after(self, seq: int, limit: int) -> list[tuple[int, JournalEntry]]:
+        rows = self._c.execute(
+            "SELECT seq, at, kind, subject, data FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
+        ).fetchall()
+        return [
+            (
+                int(r[0]),
+                JournalEntry(kind=r[2], subject=r[3], at=dt_required(r[1]), data=json.loads(r[4])),
+            )
+            for r in rows
+        ]
