@@ -57,8 +57,12 @@ class _SlowCallbacks(logging.Handler):
             self.messages.append(message)
 
 
-def run_guarded(main: Awaitable[None], *, slow: float = 0.1) -> None:
-    """Run ``main`` in a debug event loop; fail on any callback slower than ``slow`` s."""
+def run_guarded(main: Awaitable[None], *, slow: float = 0.5) -> None:
+    """Run ``main`` in a debug event loop; fail on any callback slower than ``slow`` s.
+
+    Half a second catches blocking work on the loop without failing on a busy
+    2-core CI machine; ``hubee.loop_guard`` refuses storage I/O on the loop outright.
+    """
     catcher = _SlowCallbacks()
     logger = logging.getLogger("asyncio")
     logger.addHandler(catcher)
