@@ -58,9 +58,21 @@ class Folders:
         self._routing = routing or LocalRouting(sink)
 
     async def create(
-        self, principal: Principal, cmd: NewFolder, *, partner: PartnerInfo, now: datetime
+        self,
+        principal: Principal,
+        cmd: NewFolder,
+        *,
+        partner: PartnerInfo,
+        now: datetime,
+        folder_id: str | None = None,
     ) -> tuple[Folder, bool]:
-        """Create a folder; a retry with the same content returns the original (``False``)."""
+        """Create a folder; a retry with the same content returns the original (``False``).
+
+        ``folder_id`` lets the caller name the folder (a gateway pushing a folder it has
+        sealed under that id); by default the engine draws a UUID. A named folder that
+        exists with other content, or another folder under the same ``externalId``, is
+        a conflict.
+        """
         if principal.scope is Scope.SI:
             raise Forbidden("instructing services (SI) do not create folders")
         if not principal.may_use(cmd.process_code):
@@ -84,16 +96,20 @@ class Folders:
                     )
             existing = tx.folder_by_external_id(principal.org.id, cmd.process_code, cmd.external_id)
             if existing is not None:
-                folder_id, stored_fingerprint = existing
-                if stored_fingerprint != fingerprint:
+                found_id, stored_fingerprint = existing
+                if stored_fingerprint != fingerprint or folder_id not in (None, found_id):
                     raise Conflict(
-                        f"externalId {cmd.external_id} is already folder {folder_id}, "
+                        f"externalId {cmd.external_id} is already folder {found_id}, "
                         "with other content"
                     )
-                found = tx.folder(folder_id)
+                found = tx.folder(found_id)
                 assert found is not None
                 return found, False
-            folder = _new_folder(tx, self._routing, principal, cmd, partner, now)
+            if folder_id is not None and tx.folder(folder_id) is not None:
+                raise Conflict(f"folder id {folder_id} is already used by another folder")
+            folder = _new_folder(
+                tx, self._routing, principal, cmd, partner, now, folder_id or str(uuid.uuid4())
+            )
             tx.insert_folder(folder, fingerprint)
             for case in folder.cases:
                 tx.insert_case(case)
@@ -191,8 +207,8 @@ def _new_folder(
     cmd: NewFolder,
     partner: PartnerInfo,
     now: datetime,
+    folder_id: str,
 ) -> Folder:
-    folder_id = str(uuid.uuid4())
     cases: list[Case] = []
     seen: set[str] = set()
     for i, new_case in enumerate(cmd.cases):
