@@ -14,7 +14,7 @@ from trust.checkpoint import VerifierKey
 from trust.errors import KeyMaterialError, PolicyError
 from trust.evidence import SealingIdentity, anchors_for_bundle, seal_files
 from trust.journal import Journal
-from trust.keys import FileSigner
+from trust.keys import FileSigner, Signer
 from trust.pki import public_key_matches
 from trust.tsa import TimeStampAuthority
 from trust.tsp import HttpTimeStamper, InProcessTimeStamper, TimeStamper
@@ -30,7 +30,10 @@ def evidence() -> None:
 @evidence.command("seal")
 @click.argument("files", nargs=-1, required=True, type=_file)
 @click.option(
-    "--key", "key_path", required=True, type=_file, help="Seal private key (PEM, mode 0600)."
+    "--key",
+    "key_path",
+    required=True,
+    help="Seal private key: a PEM file (mode 0600) or a pkcs11: URI (RFC 7512) with module-path and pin-source.",
 )
 @click.option(
     "--cert", "cert_path", required=True, type=_file, help="Seal certificate (PEM or DER)."
@@ -82,7 +85,7 @@ def evidence() -> None:
 )
 def seal_cmd(
     files: tuple[Path, ...],
-    key_path: Path,
+    key_path: str,
     cert_path: Path,
     chain_paths: tuple[Path, ...],
     tsa_url: str | None,
@@ -95,38 +98,43 @@ def seal_cmd(
     out: Path,
 ) -> None:
     """Journal FILES, checkpoint and time-stamp the journal, seal, and write a bundle."""
-    signer = FileSigner.load(key_path)
-    certs = read_certificates((cert_path,))
-    if not public_key_matches(certs[0], signer.public_key()):
-        raise KeyMaterialError(
-            f"{cert_path} is not the certificate of {key_path}",
-            hint="Give the certificate issued for this key.",
+    signer = _seal_signer(key_path)
+    try:
+        certs = read_certificates((cert_path,))
+        if not public_key_matches(certs[0], signer.public_key()):
+            raise KeyMaterialError(
+                f"{cert_path} is not the certificate of {key_path}",
+                hint="Give the certificate issued for this key.",
+            )
+        chain = tuple(read_certificates(chain_paths))
+        timestamper = _timestamper(
+            tsa_url, tuple(read_certificates(tsa_anchors)), local_tsa_key, local_tsa_cert
         )
-    chain = tuple(read_certificates(chain_paths))
-    timestamper = _timestamper(
-        tsa_url, tuple(read_certificates(tsa_anchors)), local_tsa_key, local_tsa_cert
-    )
-    key_file = journal_key or journal_path.with_suffix(journal_path.suffix + ".key")
-    jsigner = journal_signer(key_file, create=journal_key is None)
-    origin = origin or f"sceau-evidence/{socket.gethostname()}/{journal_path.stem}"
-    vkey = VerifierKey.for_signer(origin, jsigner)
-    write_vkey(key_file.with_suffix(".vkey"), vkey)
-    anchors = anchors_for_bundle(
-        certificates={"seal-chain": [certs[0], *chain], "tsa-ca": list(timestamper.anchors)},
-        keys={"journal.vkey": (vkey.encode() + "\n").encode()},
-    )
-    with Journal.open(journal_path) as journal:
-        sealed = seal_files(
-            files,
-            out=out,
-            sealer=SealingIdentity(signer, certs[0], chain),
-            journal=journal,
-            journal_signer=jsigner,
-            origin=origin,
-            timestamper=timestamper,
-            anchors=anchors,
-            now=dt.datetime.now(dt.UTC),
+        key_file = journal_key or journal_path.with_suffix(journal_path.suffix + ".key")
+        jsigner = journal_signer(key_file, create=journal_key is None)
+        origin = origin or f"sceau-evidence/{socket.gethostname()}/{journal_path.stem}"
+        vkey = VerifierKey.for_signer(origin, jsigner)
+        write_vkey(key_file.with_suffix(".vkey"), vkey)
+        anchors = anchors_for_bundle(
+            certificates={"seal-chain": [certs[0], *chain], "tsa-ca": list(timestamper.anchors)},
+            keys={"journal.vkey": (vkey.encode() + "\n").encode()},
         )
+        with Journal.open(journal_path) as journal:
+            sealed = seal_files(
+                files,
+                out=out,
+                sealer=SealingIdentity(signer, certs[0], chain),
+                journal=journal,
+                journal_signer=jsigner,
+                origin=origin,
+                timestamper=timestamper,
+                anchors=anchors,
+                now=dt.datetime.now(dt.UTC),
+            )
+    finally:
+        close = getattr(signer, "close", None)  # a PKCS#11 session
+        if close is not None:
+            close()
     click.echo(f"sealed {len(files)} file(s) into {sealed.path}")
     click.echo(f"  manifest   files/{sealed.manifest.id}")
     click.echo(
@@ -138,6 +146,17 @@ def seal_cmd(
     click.echo(
         f"verify with: sceau verify {out} --anchor <seal CA> --anchor <TSA CA> --journal-key {key_file.with_suffix('.vkey')}"
     )
+
+
+def _seal_signer(key: str) -> Signer:
+    if key.startswith("pkcs11:"):
+        from trust.pkcs11_signer import Pkcs11Signer
+
+        return Pkcs11Signer.from_uri(key)
+    path = Path(key)
+    if not path.is_file():
+        raise click.BadParameter(f"{key} is not a file (nor a pkcs11: URI)", param_hint="--key")
+    return FileSigner.load(path)
 
 
 def _timestamper(

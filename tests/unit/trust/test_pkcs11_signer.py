@@ -503,3 +503,38 @@ def test_ec_points_in_either_encoding(algorithm: KeyAlgorithm, wrapped: bool) ->
     with pytest.raises(KeyMaterialError, match="unexpected length"):
         attrs[pkcs11.Attribute.EC_POINT] = point[:-1]
         _public_from_attributes(key_type, attrs, "test key")
+
+
+def test_evidence_seal_cli_with_a_pkcs11_uri(hsm: SoftHsm, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from appliance.cli import main
+    from trust.bundle_verify import TrustInputs, verify_bundle
+    from trust.pki import certificate_pem
+    from trust.throwaway_pki import ThrowawayPki
+
+    pki = ThrowawayPki.create()
+    paths = pki.write_to(tmp_path / "pki")
+    with _open(GENERATED[KeyAlgorithm.EC_P256]) as signer:
+        cert = pki.root.issue(signer.public_key(), common_name="HSM seal", profile=CertProfile.SEAL)
+    (tmp_path / "hsm-seal.pem").write_bytes(certificate_pem(cert))
+    pin_file = tmp_path / "pin"
+    pin_file.write_text(PIN)
+    pin_file.chmod(0o600)
+    (tmp_path / "acte.pdf").write_bytes(b"%PDF-1.4 sealed on a token")
+    uri = (
+        f"pkcs11:token={TOKEN};object={GENERATED[KeyAlgorithm.EC_P256]};type=private"
+        f"?module-path={SOFTHSM2_MODULE}&pin-source=file:{pin_file}"
+    )
+    args = ["evidence", "seal", str(tmp_path / "acte.pdf"), "--key", uri,
+            "--cert", str(tmp_path / "hsm-seal.pem"), "--local-tsa-key", str(paths["tsa.key"]),
+            "--local-tsa-cert", str(paths["tsa.pem"]), "--tsa-anchor", str(paths["root-ca.pem"]),
+            "--journal", str(tmp_path / "j.db"), "-o", str(tmp_path / "out.asice")]  # fmt: skip
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    assert PIN not in done.output
+    report = verify_bundle(
+        tmp_path / "out.asice", trust=TrustInputs(anchors=(pki.root.certificate,))
+    )
+    assert report.ok, report.reasons
+    assert report.facts["sealed by"] == "CN=HSM seal"
