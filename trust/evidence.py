@@ -14,7 +14,7 @@ import hashlib
 import io
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -99,7 +99,9 @@ class BundleContents:
     seals: Mapping[str, bytes] = field(default_factory=dict)
 
 
-FileSource = Path | bytes
+# A file's bytes, its path, or a function opening a stream of them (for a store that
+# keeps files encrypted at rest: the stream decrypts as it is read).
+FileSource = Path | bytes | Callable[[], BinaryIO]
 
 
 class _HashingReader:
@@ -116,7 +118,11 @@ class _HashingReader:
 
 
 def _open(source: FileSource) -> BinaryIO:
-    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+    if isinstance(source, bytes):
+        return io.BytesIO(source)
+    if callable(source):
+        return source()
+    return open(source, "rb")
 
 
 def write_bundle(

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import io
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,7 @@ def test_streaming_intake_through_the_engine_pipeline(tmp_path: Path) -> None:
     store = EncryptedBlobStore(tmp_path, master_key=KEY)
     data = os.urandom(5 * CHUNK + 123)
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for i in range(0, len(data), 300_000):
             yield data[i : i + 300_000]
 

@@ -1,0 +1,237 @@
+"""The gateway's settings, as one frozen value, and the layout of its data directory.
+
+``sceau gateway init`` writes ``gateway.json`` in the data directory; ``enroll`` adds
+what the hub answered in ``enrollment.json``. Both are read strictly: an unknown key is
+refused, a missing one is named.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.errors import GatewayConfigError, NotEnrolled
+from hubee.model import OrgRef, OrgType
+
+
+@dataclass(frozen=True)
+class GatewayPaths:
+    """Where each file of a gateway lives under its data directory."""
+
+    root: Path
+
+    @property
+    def settings(self) -> Path:
+        return self.root / "gateway.json"
+
+    @property
+    def enrollment(self) -> Path:
+        return self.root / "enrollment.json"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def certs(self) -> Path:
+        return self.root / "certs"
+
+    @property
+    def tls_key(self) -> Path:
+        return self.keys / "tls.key"
+
+    @property
+    def seal_key(self) -> Path:
+        return self.keys / "seal.key"
+
+    @property
+    def journal_key(self) -> Path:
+        return self.keys / "journal.key"
+
+    @property
+    def blob_key(self) -> Path:
+        return self.keys / "blob.key"
+
+    @property
+    def tls_csr(self) -> Path:
+        return self.certs / "tls.csr"
+
+    @property
+    def seal_csr(self) -> Path:
+        return self.certs / "seal.csr"
+
+    @property
+    def tls_cert(self) -> Path:
+        return self.certs / "tls.pem"
+
+    @property
+    def seal_cert(self) -> Path:
+        return self.certs / "seal.pem"
+
+    @property
+    def hub_ca(self) -> Path:
+        """The pinned hub CA (the chain the hub answered at enrollment)."""
+        return self.certs / "hub-ca.pem"
+
+    @property
+    def journal_vkey(self) -> Path:
+        return self.certs / "journal.vkey"
+
+    @property
+    def witness_vkey(self) -> Path:
+        return self.certs / "witness.vkey"
+
+    @property
+    def db(self) -> Path:
+        return self.root / "gateway.db"
+
+    @property
+    def journal(self) -> Path:
+        return self.root / "journal.db"
+
+    @property
+    def blobs(self) -> Path:
+        return self.root / "blobs"
+
+
+def parse_org(text: str) -> tuple[str, str]:
+    """``SIRET/BRANCH`` → (company register, branch code), validated."""
+    register, _, branch = text.partition("/")
+    try:
+        ref = OrgRef(OrgType.SI, register.strip(), branch.strip())
+    except Exception as exc:  # noqa: BLE001 - hubee's ValidationFailed, reworded here
+        raise GatewayConfigError(
+            f"--org {text!r} is not SIRET/BRANCH: {exc}",
+            hint="Give the organisation as 14-digit SIRET, '/', routing code, e.g. 21930066200016/93066.",
+        ) from None
+    return ref.company_register, ref.branch_code
+
+
+def _check_url(url: str, what: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise GatewayConfigError(f"{what} {url!r} is not an http(s) URL")
+    return url.rstrip("/")
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """One gateway: whose it is, where its data is, how it talks to the hub."""
+
+    data_dir: Path
+    company_register: str
+    branch_code: str
+    hub_url: str | None = None
+    lan_host: str = "127.0.0.1"
+    lan_port: int = 8080
+    checkpoint_entries: int = 1000
+    checkpoint_seconds: float = 10.0
+    tsa_url: str | None = None  # overrides the hub's TSA given at enrollment
+    token_ttl_seconds: int = 3600
+    max_attachment_bytes: int = 1024**3
+
+    def __post_init__(self) -> None:
+        parse_org(f"{self.company_register}/{self.branch_code}")
+        if self.hub_url is not None:
+            _check_url(self.hub_url, "hub URL")
+        if self.tsa_url is not None:
+            _check_url(self.tsa_url, "TSA URL")
+        if not 0 <= self.lan_port < 65536:
+            raise GatewayConfigError(f"LAN port {self.lan_port} is out of range")
+        if self.checkpoint_entries < 1 or self.checkpoint_seconds <= 0:
+            raise GatewayConfigError("checkpoints need at least 1 entry and a positive interval")
+        if self.token_ttl_seconds <= 0 or self.max_attachment_bytes <= 0:
+            raise GatewayConfigError("token TTL and attachment size limit must be positive")
+
+    @property
+    def paths(self) -> GatewayPaths:
+        return GatewayPaths(self.data_dir)
+
+    @property
+    def org_key(self) -> str:
+        return f"{self.company_register}/{self.branch_code}"
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["data_dir"]
+        return out
+
+    @classmethod
+    def from_json(cls, data_dir: Path, doc: object) -> GatewaySettings:
+        if not isinstance(doc, dict):
+            raise GatewayConfigError("gateway.json must hold a JSON object")
+        known = {f.name for f in fields(cls)} - {"data_dir"}
+        unknown = sorted(set(doc) - known)
+        if unknown:
+            raise GatewayConfigError(f"gateway.json has unknown key(s): {', '.join(unknown)}")
+        for required in ("company_register", "branch_code"):
+            if required not in doc:
+                raise GatewayConfigError(f"gateway.json lacks {required!r}")
+        try:
+            return cls(data_dir=data_dir, **doc)
+        except TypeError as exc:
+            raise GatewayConfigError(f"gateway.json: {exc}") from None
+
+    @classmethod
+    def load(cls, data_dir: Path) -> GatewaySettings:
+        path = GatewayPaths(data_dir).settings
+        try:
+            doc = json.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            raise GatewayConfigError(
+                f"{data_dir} is not a gateway data directory (no {path.name})"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise GatewayConfigError(f"cannot read {path}: {exc}") from None
+        return cls.from_json(data_dir, doc)
+
+    def save(self) -> None:
+        write_json(self.paths.settings, self.to_json())
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """What the hub answered at enrollment (certificates are in ``certs/``)."""
+
+    gateway_id: str
+    org_type: str  # OSL or SI: the side this gateway acts on
+    hub_url: str
+    tsa_url: str
+    witness_key: str  # C2SP vkey of the hub's witness
+    enrolled_at: str
+
+    def __post_init__(self) -> None:
+        if self.org_type not in ("OSL", "SI"):
+            raise GatewayConfigError(f"enrollment.json: organisation type {self.org_type!r}")
+
+    @classmethod
+    def load(cls, paths: GatewayPaths) -> Enrollment:
+        try:
+            doc = json.loads(paths.enrollment.read_text("utf-8"))
+        except FileNotFoundError:
+            raise NotEnrolled(f"{paths.root} is not enrolled with a hub yet") from None
+        except (OSError, ValueError) as exc:
+            raise GatewayConfigError(f"cannot read {paths.enrollment}: {exc}") from None
+        known = {f.name for f in fields(cls)}
+        if not isinstance(doc, dict) or set(doc) != known:
+            raise GatewayConfigError(f"{paths.enrollment} must hold exactly {sorted(known)}")
+        return cls(**doc)
+
+    def save(self, paths: GatewayPaths) -> None:
+        write_json(paths.enrollment, asdict(self))
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    """Write ``doc`` durably: a temporary file, fsync, rename."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, sort_keys=True)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
