@@ -1,0 +1,54 @@
+#!/bin/sh
+# Builds a Debian bookworm root filesystem with the sceau package preinstalled and the
+# gateway unit enabled: packaging/build/vm/rootfs. Boot it as a container
+#   systemd-nspawn -q -b --register=no --keep-unit -D packaging/build/vm/rootfs
+# or turn it into a disk image for a VM (docs/INSTALL.md, "Virtual machine").
+# First boot: the gateway unit waits (ConditionDirectoryNotEmpty) until
+# `sceau gateway init` and `sceau gateway enroll` have filled /var/lib/sceau/gateway.
+#
+#   packaging/vm/build-rootfs.sh [DEB]   DEB defaults to the one packaging/deb.sh made
+set -eu
+. "$(dirname "$0")/../lib.sh"
+need_root "packaging/vm/build-rootfs.sh"
+DEB=${1:-$(ls -t "$BUILD"/sceau_*_amd64.deb 2>/dev/null | head -n 1)}
+[ -f "$DEB" ] || die "no .deb: run packaging/deb.sh first"
+ROOTFS="$BUILD/vm/rootfs"
+mkdir -p "$BUILD/vm"
+
+say "debootstrap $SUITE into $ROOTFS"
+debootstrap_rootfs "$ROOTFS" systemd,systemd-sysv,dbus,python3,adduser,ca-certificates,iproute2,procps
+slim_rootfs "$ROOTFS"
+
+say "installing $(basename "$DEB")"
+cp "$DEB" "$ROOTFS/tmp/sceau.deb"
+in_chroot "$ROOTFS" dpkg -i /tmp/sceau.deb >>"$ROOTFS.log" 2>&1 ||
+  { tail -n 20 "$ROOTFS.log" >&2; die "dpkg -i failed in the rootfs"; }
+rm -f "$ROOTFS/tmp/sceau.deb"
+
+say "configuring: hostname, network, first-boot notice, enabled units"
+echo sceau >"$ROOTFS/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tsceau\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$ROOTFS/etc/hosts"
+# A VM's NIC gets DHCP from systemd-networkd; under nspawn the host's network is shared.
+cat >"$ROOTFS/etc/systemd/network/80-dhcp.network" <<'NET'
+[Match]
+Name=en* eth*
+
+[Network]
+DHCP=yes
+NET
+# Every machine made from this rootfs gets its own machine id at first boot.
+: >"$ROOTFS/etc/machine-id"
+rm -f "$ROOTFS/var/lib/dbus/machine-id"
+cat >"$ROOTFS/etc/motd" <<'MOTD'
+
+Sceau appliance. First boot (docs: /usr/share/doc/sceau/INSTALL.md):
+  sudo -u sceau sceau gateway init --org SIRET/BRANCH --data /var/lib/sceau/gateway
+  sudo -u sceau sceau gateway enroll --hub https://HUB --token TOKEN --data /var/lib/sceau/gateway
+  systemctl start sceau-gateway.service
+MOTD
+systemctl --root="$ROOTFS" enable sceau-gateway.service systemd-networkd.service >/dev/null 2>&1
+# A root password is for the operator to set (passwd, or systemd-firstboot).
+in_chroot "$ROOTFS" passwd -l root >/dev/null
+
+"$PKG/systemd/verify.sh" --root "$ROOTFS" >/dev/null
+say "rootfs $ROOTFS: $(du -sh "$ROOTFS" | cut -f1)"
