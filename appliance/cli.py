@@ -16,6 +16,7 @@ from trust.errors import TrustError
 _COMMANDS = {
     "demo": ("appliance.cli_demo", "demo"),
     "evidence": ("appliance.cli_evidence", "evidence"),
+    "gateway": ("appliance.cli_gateway", "gateway"),
     "hub": ("appliance.cli_hub", "hub"),
     "verify": ("appliance.cli_verify", "verify"),
 }

@@ -202,3 +202,69 @@ def extract_cmd(bundle: Path, out: Path) -> None:
     with BundleReader(bundle) as reader:
         written = reader.extract_to(out)
     click.echo(f"unpacked {len(written)} files into {out}")
+
+
+@evidence.command("export")
+@click.argument("dossier_id")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Bundle to write (.asice).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("gateway-data"),
+    show_default=True,
+    help="The gateway's data folder.",
+)
+@click.pass_context
+def export_cmd(ctx: click.Context, dossier_id: str, out: Path, data_dir: Path) -> None:
+    """Write the evidence bundle of a gateway's dossier (a folder id or a case id)."""
+    import asyncio
+
+    from appliance.exit_codes import exit_code_for
+    from gateway.errors import GatewayError
+    from gateway.evidence_export import ExportedBundle, export_bundle
+    from gateway.runtime import GatewayRuntime
+    from gateway.settings import GatewaySettings
+    from hubee.errors import HubError
+
+    async def main() -> ExportedBundle:
+        settings = GatewaySettings.load(data_dir)
+        runtime = await GatewayRuntime.open(settings)
+        try:
+            await runtime.drain.drain_once()
+            identity = runtime.identity
+            return await export_bundle(
+                dossier_id,
+                out,
+                store=runtime.store,
+                blobs=runtime.blobs,
+                journal=runtime.journal,
+                sealer=identity.seal,
+                anchors=identity.hub_ca,
+                journal_key=identity.journal_vkey,
+                witness_key=identity.witness_vkey,
+                now=dt.datetime.now(dt.UTC),
+            )
+        finally:
+            await runtime.close()
+
+    try:
+        done = asyncio.run(main())
+    except (GatewayError, HubError) as exc:
+        click.secho(f"error: {exc.diagnostics()}", fg="red", err=True)
+        ctx.exit(exit_code_for(exc))
+    click.echo(f"wrote {done.path}: folder {done.folder_id}, {done.entries} journal entries")
+    click.echo(
+        f"  checkpoint size {done.checkpoint_size}, "
+        + ("witnessed by the hub" if done.witnessed else "not yet witnessed by the hub")
+    )
+    click.echo(
+        f"verify with: sceau verify {done.path} --anchor {data_dir / 'certs' / 'hub-ca.pem'}"
+    )

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import enum
 
+from gateway.errors import (
+    EvidenceNotReady,
+    GatewayConfigError,
+    GatewayError,
+    HubRefused,
+    HubUnreachable,
+)
 from hubee.errors import HubError, StorageFailure
 from trust.errors import (
     JournalError,
@@ -34,6 +41,11 @@ _TABLE: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (TrustError, ExitCode.INTERNAL),
     (StorageFailure, ExitCode.CONFIGURATION),
     (HubError, ExitCode.USAGE),
+    (GatewayConfigError, ExitCode.CONFIGURATION),
+    (HubUnreachable, ExitCode.UNREACHABLE),
+    (EvidenceNotReady, ExitCode.UNREACHABLE),
+    (HubRefused, ExitCode.USAGE),
+    (GatewayError, ExitCode.INTERNAL),
 )
 
 

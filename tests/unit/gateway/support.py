@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from cryptography import x509
+from multidict import CIMultiDict
 
 from gateway.identity import init_data_dir
 from gateway.lan import make_lan_app
@@ -104,7 +105,7 @@ def b64_sha256(data: bytes) -> str:
 class Reply:
     status: int
     body: bytes
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -141,7 +142,7 @@ class LanClient:
         async with self.session.request(
             method, f"{self.base}{path}", json=json_body, data=data, headers=all_headers
         ) as r:
-            return Reply(r.status, await r.read(), dict(r.headers))
+            return Reply(r.status, await r.read(), CIMultiDict(r.headers))
 
 
 @asynccontextmanager

@@ -1,0 +1,267 @@
+"""``sceau gateway``: set up, enroll and run a gateway; manage its LAN clients.
+
+First boot::
+
+    sceau gateway init --org 21930066200016/93066 --data /var/lib/sceau
+    sceau gateway enroll --hub https://hub.example:8443 --token TOKEN --data /var/lib/sceau
+    sceau gateway client add logiciel-etat-civil --process CERTDC --scope SI --data /var/lib/sceau
+    sceau gateway run --data /var/lib/sceau
+
+See docs/GATEWAY.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import signal
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from appliance.exit_codes import exit_code_for
+from gateway.errors import GatewayError
+from gateway.identity import init_data_dir
+from gateway.settings import GatewaySettings, parse_org
+from hubee.errors import HubError
+from hubee.model import Scope
+
+T = TypeVar("T")
+
+# Commands of other modules, imported on first use and listed only when present.
+_SUBCOMMANDS = {
+    "folders": ("appliance.cli_gateway_folders", "folders"),
+    "webhooks": ("appliance.cli_gateway_webhooks", "webhooks"),
+}
+
+
+class GatewayGroup(click.Group):
+    """Gateway and engine errors → a message and an exit code (tracebacks with --verbose)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        extra = [n for n, (m, _) in _SUBCOMMANDS.items() if importlib.util.find_spec(m)]
+        return sorted({*super().list_commands(ctx), *extra})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _SUBCOMMANDS and importlib.util.find_spec(_SUBCOMMANDS[cmd_name][0]):
+            module, attr = _SUBCOMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (GatewayError, HubError) as exc:
+            if ctx.find_root().params.get("verbose"):
+                traceback.print_exception(exc, file=sys.stderr)
+            click.secho(f"error: {exc.diagnostics()}", fg="red", err=True)
+            ctx.exit(exit_code_for(exc))
+
+
+def _data_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("gateway-data"),
+        show_default=True,
+        help="The gateway's data folder (keys, certificates, database, journal, blobs).",
+    )(f)
+
+
+def _run(work: Awaitable[T]) -> T:
+    return asyncio.run(work)  # type: ignore[arg-type]
+
+
+@click.group(cls=GatewayGroup)
+def gateway() -> None:
+    """The gateway: a HubEE API on the LAN, sealed and journaled exchanges with the hub."""
+
+
+@gateway.command("init")
+@_data_option
+@click.option("--org", "org", required=True, help="The organisation: SIRET/BRANCH.")
+@click.option("--hub", "hub_url", default=None, help="The hub's URL (also set by enroll).")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="LAN HOST:PORT.")
+@click.option("--checkpoint-entries", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option(
+    "--checkpoint-seconds", type=click.FloatRange(min=0.1), default=10.0, show_default=True
+)
+@click.option("--tsa", "tsa_url", default=None, help="An RFC 3161 TSA URL instead of the hub's.")
+def init_cmd(
+    data_dir: Path,
+    org: str,
+    hub_url: str | None,
+    listen: str,
+    checkpoint_entries: int,
+    checkpoint_seconds: float,
+    tsa_url: str | None,
+) -> None:
+    """Create the data folder: TLS, seal and journal keys (0600), CSRs, blob key."""
+    register, branch = parse_org(org)
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.UsageError(f"--listen {listen!r}: write HOST:PORT")
+    settings = GatewaySettings(
+        data_dir,
+        register,
+        branch,
+        hub_url=hub_url,
+        lan_host=host,
+        lan_port=int(port),
+        checkpoint_entries=checkpoint_entries,
+        checkpoint_seconds=checkpoint_seconds,
+        tsa_url=tsa_url,
+    )
+    written = init_data_dir(settings)
+    click.echo(f"gateway for {settings.org_key} initialised in {data_dir}")
+    for path in written:
+        click.echo(f"  {path}")
+    click.echo("next: sceau gateway enroll --hub URL --token TOKEN --data " + str(data_dir))
+
+
+@gateway.command("enroll")
+@_data_option
+@click.option("--hub", "hub_url", required=True, help="The hub's URL (https://…).")
+@click.option("--token", required=True, help="The one-time enrollment token from the hub.")
+@click.option(
+    "--hub-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The hub CA certificate to check the hub against (else the system's trust store).",
+)
+def enroll_cmd(data_dir: Path, hub_url: str, token: str, hub_ca: Path | None) -> None:
+    """Send the CSRs with the token; keep the certificates, pin the hub CA."""
+    from gateway.enrollment import enroll
+
+    settings = GatewaySettings.load(data_dir)
+    done = _run(
+        enroll(
+            settings, hub_url=hub_url.rstrip("/"), token=token, hub_ca=hub_ca, now=datetime.now(UTC)
+        )
+    )
+    click.echo(f"enrolled with {done.hub_url} as gateway {done.gateway_id} ({done.org_type} side)")
+    click.echo(f"  time-stamps from {done.tsa_url}; hub CA pinned in {settings.paths.hub_ca}")
+
+
+@gateway.command("run")
+@_data_option
+@click.option("--host", default=None, help="LAN address (default: from gateway.json).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="0: chosen by the system."
+)
+def run_cmd(data_dir: Path, host: str | None, port: int | None) -> None:
+    """Serve the LAN HubEE API and keep the link with the hub until stopped."""
+    settings = GatewaySettings.load(data_dir)
+    if host is not None:
+        settings = replace(settings, lan_host=host)
+    if port is not None:
+        settings = replace(settings, lan_port=port)
+    _run(_serve_until_stopped(settings))
+
+
+async def _serve_until_stopped(settings: GatewaySettings) -> None:
+    from gateway.service import GatewayService
+
+    service = await GatewayService.open(settings)
+    try:
+        await service.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        click.echo(
+            f"gateway {settings.org_key} listening on http://{settings.lan_host}:{service.port} "
+            f"(hub: {service.link.base})"
+        )
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        await service.close()
+
+
+@gateway.group("client")
+def client() -> None:
+    """LAN clients (OAuth2 client credentials), one per démarche."""
+
+
+@client.command("add")
+@_data_option
+@click.argument("name")
+@click.option("--process", "process_code", required=True, help="The démarche code, e.g. CERTDC.")
+@click.option("--scope", type=click.Choice(["SI", "OSL"]), required=True)
+def client_add(data_dir: Path, name: str, process_code: str, scope: str) -> None:
+    """Create a client; its secret is shown once, and stored only hashed."""
+    from gateway.local_directory import add_client
+    from gateway.runtime import GatewayRuntime
+
+    settings = GatewaySettings.load(data_dir)
+
+    async def main() -> Any:
+        runtime = await GatewayRuntime.open(settings)
+        try:
+            return await add_client(
+                runtime.services,
+                runtime.store,
+                name=name,
+                company_register=settings.company_register,
+                branch_code=settings.branch_code,
+                process_code=process_code,
+                scope=Scope(scope),
+            )
+        finally:
+            await runtime.close()
+
+    created = _run(main())
+    click.echo(f"client {created.name} ({scope}, {process_code}) created")
+    click.echo(f"  client_id:     {created.client.client_id}")
+    click.echo(f"  client_secret: {created.secret}")
+    click.echo("  the secret is shown only now; it is stored hashed")
+
+
+@gateway.command("status")
+@_data_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status_cmd(data_dir: Path, as_json: bool) -> None:
+    """Queues and gaps: journal, checkpoints not yet stamped or witnessed, outbox, feed."""
+    from gateway.runtime import GatewayRuntime
+    from gateway.service import gateway_status
+
+    settings = GatewaySettings.load(data_dir)
+
+    async def main() -> dict[str, Any]:
+        runtime = await GatewayRuntime.open(settings)
+        try:
+            return (await gateway_status(runtime)).to_json()
+        finally:
+            await runtime.close()
+
+    found = _run(main())
+    if as_json:
+        click.echo(json.dumps(found, indent=2, sort_keys=True))
+        return
+    cps, out = found["checkpoints"], found["outbox"]
+    click.echo(f"gateway {found['organization']} ({found['side']} side)")
+    click.echo(
+        f"  journal      {found['journal']['size']} entries, {found['journal']['waitingInOutbox']} waiting"
+    )
+    click.echo(
+        f"  checkpoints  {cps['total']}: {cps['unstamped']} not time-stamped, "
+        f"{cps['unwitnessed']} not witnessed"
+    )
+    click.echo(
+        f"  to the hub   {out['pending']} pending, {out['failed']} refused, {out['done']} done"
+    )
+    if out["lastError"]:
+        click.echo(f"               last error: {out['lastError']}")
+    click.echo(f"  feed cursor  {found['feed']['cursor']}")

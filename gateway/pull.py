@@ -1,0 +1,425 @@
+"""Pulling from the hub: the feed, and each item it announces (docs/LINK.md).
+
+The feed is long-polled (``wait``); items are handled in order and the cursor is saved
+after each (at-least-once; every handler is idempotent). While the hub is unreachable
+the same item is retried with a growing delay; the LAN keeps working meanwhile.
+
+A new case is verified *before* anything of it is visible on the LAN: the sender's
+seal (chain to the pinned hub CA at the signing time, a seal certificate of the
+sender), the manifest against the case (id, démarche, this gateway as a recipient, the
+case's files exactly), and each file's SHA-256 and size as it streams from the hub
+into the encrypted store (resuming with ``Range`` after an interruption). Then it is
+delivered and a sealed receipt is queued; or it is refused (journaled, never shown)
+and a sealed rejection with the reason is queued. Receipts from recipients are
+verified the same way before they are stored and shown to the operator's software.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from gateway.encrypted_blobs import EncryptedBlobStore, ResumableWriter
+from gateway.errors import HubRefused, HubUnreachable
+from gateway.identity import GatewayIdentity
+from gateway.link_client import LinkClient, unb64
+from gateway.outbox import backoff
+from gateway.pull_import import (
+    PulledFile,
+    apply_status,
+    import_case,
+    import_event,
+    import_receipt,
+    refuse_case,
+)
+from gateway.sealing import (
+    ACCEPTED,
+    REJECTED,
+    Sealed,
+    check_sealed,
+    receipt_manifest,
+    seal_manifest,
+)
+from gateway.tables import GatewayTables
+from hubee.attachments import parse_digest
+from hubee.errors import HubError
+from hubee.model import Status
+from hubee.store import Store, StoreTx
+from trust.manifest import Manifest
+
+log = logging.getLogger("gateway.pull")
+CURSOR = "feed_cursor"
+_CHUNK = 1024 * 1024
+
+
+class Refusal(Exception):
+    """A pulled dossier that must not be delivered; the message is the reason."""
+
+
+class Puller:
+    def __init__(
+        self,
+        store: Store,
+        blobs: EncryptedBlobStore,
+        link: LinkClient,
+        identity: GatewayIdentity,
+        *,
+        org_key: str,
+        clock: Callable[[], datetime],
+        wait: float = 25.0,
+    ) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._link = link
+        self._identity = identity
+        self._org_key = org_key
+        self._clock = clock
+        self._wait = wait
+        self.attempts = 0
+        self.last_error: str | None = None
+
+    async def cursor(self) -> int:
+        value = await self._store.read(lambda tx: GatewayTables.of(tx).state(CURSOR))
+        return int(value or 0)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.poll_once()
+                self.attempts, self.last_error = 0, None
+            except asyncio.CancelledError:
+                raise
+            except (HubUnreachable, HubRefused) as exc:
+                await self._pause(exc.message)
+            except Exception as exc:
+                log.exception("feed item failed")
+                await self._pause(f"{type(exc).__name__}: {exc}")
+
+    async def _pause(self, error: str) -> None:
+        self.attempts += 1
+        self.last_error = error
+        await asyncio.sleep(backoff(self.attempts))
+
+    async def poll_once(self, wait: float | None = None) -> int:
+        after = await self.cursor()
+        answer = await self._link.feed(after=after, wait=self._wait if wait is None else wait)
+        items = answer.get("items") or []
+        for item in items:
+            await self.handle(item)
+            await self._save_cursor(int(item["cursor"]))
+        return len(items)
+
+    async def _save_cursor(self, cursor: int) -> None:
+        def work(tx: StoreTx) -> None:
+            GatewayTables.of(tx).set_state(CURSOR, str(cursor))
+
+        await self._store.write(work)
+
+    async def handle(self, item: dict[str, Any]) -> None:
+        kind, case_id = item.get("kind"), str(item.get("caseId"))
+        if kind == "case":
+            await self.pull_case(case_id)
+        elif kind == "status":
+            status = Status(str(item.get("status")))
+            now = self._clock()
+            await self._store.write(lambda tx: apply_status(tx, case_id, status, now))
+        elif kind == "event":
+            await self.pull_event(case_id, str(item.get("eventId")))
+        elif kind == "receipt":
+            await self.pull_receipt(case_id, str(item.get("receiptId")))
+        else:
+            log.warning("ignoring a feed item of unknown kind %r", kind)
+
+    # Cases -----------------------------------------------------------------------------------
+
+    async def pull_case(self, case_id: str) -> None:
+        def known(tx: StoreTx) -> bool:
+            tables = GatewayTables.of(tx)
+            return tables.case_link(case_id) is not None or tables.refusal(case_id) is not None
+
+        if await self._store.read(known):
+            return
+        answer = await self._link.get_case(case_id)
+        case_json = answer.get("case") or {}
+        folder_id = str(answer.get("folderId") or case_id)
+        raw_manifest = _optional_b64(answer.get("manifest"))
+        raw_seal = _optional_b64(answer.get("seal"))
+        manifest: Manifest | None = None
+        files: list[PulledFile] = []
+        try:
+            if raw_manifest is None or raw_seal is None:
+                raise Refusal("the dossier carries no sealed manifest")
+            manifest = self._check_case(case_id, folder_id, answer, raw_manifest, raw_seal)
+            files = await self._fetch_case_files(case_id, case_json, manifest)
+        except Refusal as refusal:
+            await self._refuse(case_id, folder_id, str(refusal), manifest, raw_manifest, case_json)
+            return
+        now = self._clock()
+        receipt = self._receipt(manifest, case_id, ACCEPTED, None, now)
+        try:
+            await self._store.write(
+                lambda tx: import_case(
+                    tx,
+                    own_key=self._org_key,
+                    case_json=case_json,
+                    manifest=manifest,
+                    manifest_json=raw_manifest,
+                    seal=raw_seal,
+                    files=files,
+                    receipt=receipt,
+                    now=now,
+                )
+            )
+        except BaseException:
+            for f in files:
+                await asyncio.to_thread(f.writer.discard)
+            raise
+        for f in files:
+            await asyncio.to_thread(self._blobs.sync, f.sha256)
+
+    def _check_case(
+        self, case_id: str, folder_id: str, answer: dict[str, Any], raw: bytes, seal: bytes
+    ) -> Manifest:
+        checked = check_sealed(raw, seal, anchors=self._identity.hub_ca, kind="folder")
+        if not checked.ok or checked.manifest is None:
+            raise Refusal("; ".join(checked.reasons))
+        manifest = checked.manifest
+        case_json = answer.get("case") or {}
+        problems = []
+        if manifest.id != folder_id:
+            problems.append(f"the manifest is for folder {manifest.id}, not {folder_id}")
+        if manifest.process_code != case_json.get("processCode"):
+            problems.append(f"the manifest's démarche {manifest.process_code} is not the case's")
+        if self._org_key not in manifest.recipients:
+            problems.append(f"{self._org_key} is not among the manifest's recipients")
+        transmitter = answer.get("transmitter")
+        if isinstance(transmitter, dict):
+            key = f"{transmitter.get('companyRegister')}/{transmitter.get('branchCode')}"
+            if key != manifest.sender:
+                problems.append(f"the hub names {key} as sender, the seal {manifest.sender}")
+        expected = _expected_files(manifest, str(case_json.get("externalId")), self._org_key)
+        offered = sorted(
+            (a.get("fileName"), a.get("size")) for a in case_json.get("attachments", [])
+        )
+        if offered != sorted((a.file_name, a.size) for a in expected):
+            problems.append(
+                f"the case's files {offered} are not the sealed ones "
+                f"{sorted((a.file_name, a.size) for a in expected)}"
+            )
+        if problems:
+            raise Refusal("; ".join(problems))
+        return manifest
+
+    async def _fetch_case_files(
+        self, case_id: str, case_json: dict[str, Any], manifest: Manifest
+    ) -> list[PulledFile]:
+        sealed = {a.file_name: a for a in manifest.attachments}
+        files = []
+        for meta in case_json.get("attachments", []):
+            digest = sealed[str(meta["fileName"])]
+            files.append(
+                await self.fetch(
+                    f"/link/v1/cases/{case_id}/attachments/{meta['id']}",
+                    name=f"{case_id}-{meta['id']}",
+                    meta=meta,
+                    sha256=digest.sha256,
+                )
+            )
+        return files
+
+    async def fetch(self, path: str, *, name: str, meta: dict[str, Any], sha256: str) -> PulledFile:
+        """Download into a resumable encrypted blob; Refusal if the bytes are not sealed ones."""
+        size = int(meta["size"])
+        writer: ResumableWriter = await asyncio.to_thread(self._blobs.resumable, name, limit=size)
+        try:
+            async with self._link.download(path, offset=writer.offset) as response:
+                header = response.headers.get("digest")
+                if header is not None and parse_digest(header) != sha256:
+                    raise Refusal(f"{meta['fileName']}: the hub's digest is not the sealed one")
+                buffer = bytearray()
+                async for chunk in response.content.iter_chunked(_CHUNK):
+                    buffer += chunk
+                    if len(buffer) >= _CHUNK:
+                        await asyncio.to_thread(writer.write, bytes(buffer))
+                        buffer.clear()
+                if buffer:
+                    await asyncio.to_thread(writer.write, bytes(buffer))
+            result = await asyncio.to_thread(writer.finish)
+        except (HubUnreachable, asyncio.CancelledError):
+            await asyncio.to_thread(writer.suspend)
+            raise
+        except HubError as exc:  # larger than declared: not the sealed file
+            await asyncio.to_thread(writer.discard)
+            raise Refusal(f"{meta['fileName']}: {exc.message}") from exc
+        except BaseException:
+            await asyncio.to_thread(writer.discard)
+            raise
+        if result.sha256 != sha256 or result.size != size:
+            await asyncio.to_thread(writer.discard)
+            raise Refusal(
+                f"{meta['fileName']}: SHA-256 {result.sha256} ({result.size} bytes) is not the "
+                f"sealed {sha256} ({size} bytes)"
+            )
+        return PulledFile(
+            str(meta["id"]),
+            str(meta["fileName"]),
+            str(meta.get("type", "")),
+            size,
+            str(meta.get("mimeType", "application/octet-stream")),
+            sha256,
+            writer,
+        )
+
+    def _receipt(
+        self,
+        manifest: Manifest | None,
+        case_id: str,
+        outcome: str,
+        reason: str | None,
+        now: datetime,
+        raw: bytes | None = None,
+    ) -> Sealed:
+        sha = manifest.sha256() if manifest else hashlib.sha256(raw or b"").hexdigest()
+        body = receipt_manifest(
+            folder_manifest_sha256=sha,
+            folder_id=manifest.id if manifest else "",
+            case_id=case_id,
+            process_code=manifest.process_code if manifest else None,
+            receiver=self._org_key,
+            sender=manifest.sender if manifest else None,
+            outcome=outcome,
+            reason=reason,
+            at=now,
+        )
+        return seal_manifest(body, self._identity.seal, now)
+
+    async def _refuse(
+        self,
+        case_id: str,
+        folder_id: str,
+        reason: str,
+        manifest: Manifest | None,
+        raw: bytes | None,
+        case_json: dict[str, Any],
+    ) -> None:
+        log.warning("refusing case %s: %s", case_id, reason)
+        now = self._clock()
+        receipt = self._receipt(manifest, case_id, REJECTED, reason, now, raw)
+        await self._store.write(
+            lambda tx: refuse_case(
+                tx, case_id=case_id, folder_id=folder_id, reason=reason, receipt=receipt, now=now
+            )
+        )
+
+    # Events and receipts --------------------------------------------------------------------
+
+    async def pull_event(self, case_id: str, event_id: str) -> None:
+        def known(tx: StoreTx) -> bool:
+            tables = GatewayTables.of(tx)
+            return (
+                tables.event_for_remote(event_id) is not None
+                or tables.case_by_remote(case_id) is None
+            )
+
+        if await self._store.read(known):
+            return
+        answer = await self._link.get_event(case_id, event_id)
+        event = answer.get("event") or {}
+        files: list[PulledFile] = []
+        if event.get("attachments"):
+            raw, seal = _optional_b64(answer.get("manifest")), _optional_b64(answer.get("seal"))
+            checked = check_sealed(
+                raw or b"", seal or b"", anchors=self._identity.hub_ca, kind="event"
+            )
+            if not checked.ok or checked.manifest is None:
+                log.warning(
+                    "event %s: attachments without a valid seal: %s", event_id, checked.reasons
+                )
+                return
+            sealed = {a.file_name: a for a in checked.manifest.attachments}
+            for meta in event["attachments"]:
+                digest = sealed.get(str(meta.get("fileName")))
+                if digest is None:
+                    log.warning("event %s: %s is not sealed", event_id, meta.get("fileName"))
+                    return
+                try:
+                    files.append(
+                        await self.fetch(
+                            f"/link/v1/cases/{case_id}/events/{event_id}/attachments/{meta['id']}",
+                            name=f"{event_id}-{meta['id']}",
+                            meta=meta,
+                            sha256=digest.sha256,
+                        )
+                    )
+                except Refusal as refusal:
+                    log.warning("event %s refused: %s", event_id, refusal)
+                    return
+        now = self._clock()
+        await self._store.write(lambda tx: import_event(tx, case_id, event, files, now))
+
+    async def pull_receipt(self, case_id: str, receipt_id: str) -> None:
+        def known(tx: StoreTx) -> bool:
+            return GatewayTables.of(tx).receipt(receipt_id) is not None
+
+        if await self._store.read(known):
+            return
+        answer = await self._link.get_receipt(receipt_id)
+        raw = unb64(answer.get("receipt"), "receipt")
+        seal = unb64(answer.get("seal"), "seal")
+        checked = check_sealed(raw, seal, anchors=self._identity.hub_ca, kind="receipt")
+
+        def ours(tx: StoreTx) -> tuple[str | None, str | None]:
+            tables = GatewayTables.of(tx)
+            link = tables.case_by_remote(case_id)
+            case = None if link is None else tx.case(link.case_id)
+            stored = None if link is None else tables.manifest(link.folder_id)
+            return (
+                None if stored is None else stored.sha256,
+                None if case is None else case.recipient.ref.key,
+            )
+
+        sha, recipient = await self._store.read(ours)
+        problems = list(checked.reasons)
+        if checked.manifest is not None:
+            extra = checked.manifest.extra
+            if extra.get("folderManifestSha256") != sha:
+                problems.append("the receipt is not for the manifest this gateway sealed")
+            if checked.manifest.sender != recipient:
+                problems.append(f"sealed by {checked.manifest.sender}, not the case's recipient")
+        if problems or checked.manifest is None:
+            log.warning("receipt %s refused: %s", receipt_id, "; ".join(problems))
+            return
+        manifest = checked.manifest
+        now = self._clock()
+        await self._store.write(
+            lambda tx: import_receipt(
+                tx,
+                remote_case_id=case_id,
+                receipt_id=receipt_id,
+                manifest=manifest,
+                manifest_json=raw,
+                seal=seal,
+                now=now,
+            )
+        )
+
+
+def _optional_b64(value: object) -> bytes | None:
+    return None if value is None else unb64(value, "a sealed field")
+
+
+def _expected_files(manifest: Manifest, case_external_id: str, own_key: str) -> list[Any]:
+    """The manifest's attachments addressed to this case (all, if it does not say)."""
+    routing = manifest.extra.get("attachments")
+    if not isinstance(routing, list):
+        return list(manifest.attachments)
+    for_us = {
+        str(a.get("fileName"))
+        for a in routing
+        if isinstance(a, dict) and (not a.get("recipients") or case_external_id in a["recipients"])
+    }
+    return [a for a in manifest.attachments if a.file_name in for_us]

@@ -1,0 +1,217 @@
+"""``sceau gateway run``: the LAN API and the hub link, over one :class:`GatewayRuntime`.
+
+Tasks, each restarting its own work after a failure (with backoff) so that no outage
+stops the others:
+
+- the LAN HubEE API (``gateway.lan``), which keeps accepting and answering from the
+  local store whatever the hub does;
+- the journal drain (``gateway.journal_drain``);
+- the outbox worker pushing to the hub (``gateway.outbox``, ``gateway.push``);
+- the feed long-poll pulling from the hub (``gateway.pull``);
+- checkpoints every N entries or T seconds, then their time-stamps (the configured
+  TSA, the hub's by default) and the hub's cosignatures (``gateway.checkpoints``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from gateway.checkpoints import CheckpointGap
+from gateway.identity import link_ssl_context
+from gateway.lan import make_lan_app
+from gateway.link_client import LinkClient
+from gateway.outbox import Outbox, OutboxState, backoff, outbox_state
+from gateway.pull import Puller
+from gateway.push import Pusher
+from gateway.runtime import GatewayRuntime
+from gateway.settings import GatewaySettings
+from gateway.tables import GatewayTables
+from hubee.model import Clock, utc_now
+from trust.tsp import AiohttpTimeStamper, TimeStamper
+
+log = logging.getLogger("gateway")
+
+
+@dataclass(frozen=True)
+class GatewayStatus:
+    org: str
+    side: str
+    journal_pending: int
+    checkpoints: CheckpointGap
+    outbox: OutboxState
+    feed_cursor: int
+    pull_error: str | None
+    trust_error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        gap, out = self.checkpoints, self.outbox
+        return {
+            "organization": self.org,
+            "side": self.side,
+            "journal": {"size": gap.journal_size, "waitingInOutbox": self.journal_pending},
+            "checkpoints": {
+                "total": gap.checkpoints,
+                "unstamped": gap.unstamped,
+                "unwitnessed": gap.unwitnessed,
+                "latestStampedSize": gap.latest_stamped_size,
+                "lastError": self.trust_error,
+            },
+            "outbox": {
+                "pending": out.pending,
+                "failed": out.failed,
+                "done": out.done,
+                "oldestPendingAt": out.oldest_pending_at,
+                "lastError": out.last_error,
+            },
+            "feed": {"cursor": self.feed_cursor, "lastError": self.pull_error},
+        }
+
+
+async def gateway_status(
+    runtime: GatewayRuntime, service: GatewayService | None = None
+) -> GatewayStatus:
+    """What is queued, what lags: the gap of unstamped and unwitnessed checkpoints."""
+    cursor = await runtime.store.read(lambda tx: GatewayTables.of(tx).state("feed_cursor"))
+    return GatewayStatus(
+        org=runtime.settings.org_key,
+        side=runtime.identity.enrollment.org_type,
+        journal_pending=await runtime.drain.pending(),
+        checkpoints=await runtime.checkpoints.gap(),
+        outbox=await runtime.store.read(outbox_state),
+        feed_cursor=int(cursor or 0),
+        pull_error=service.puller.last_error if service else None,
+        trust_error=service.trust_error if service else None,
+    )
+
+
+class GatewayService:
+    def __init__(
+        self,
+        runtime: GatewayRuntime,
+        *,
+        link: LinkClient,
+        timestamper: TimeStamper,
+        feed_wait: float = 25.0,
+    ) -> None:
+        self.runtime = runtime
+        self.link = link
+        self.timestamper = timestamper
+        clock = runtime.deps.clock
+        identity = runtime.identity
+        pusher = Pusher(
+            runtime.store,
+            runtime.blobs,
+            link,
+            identity.seal,
+            org_key=runtime.settings.org_key,
+            clock=clock,
+        )
+        self.outbox = Outbox(runtime.store, pusher.handlers(), clock=clock)
+        self.puller = Puller(
+            runtime.store,
+            runtime.blobs,
+            link,
+            identity,
+            org_key=runtime.settings.org_key,
+            clock=clock,
+            wait=feed_wait,
+        )
+        self.trust_error: str | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @classmethod
+    async def open(cls, settings: GatewaySettings, *, clock: Clock = utc_now) -> GatewayService:
+        runtime = await GatewayRuntime.open(settings, clock=clock)
+        try:
+            enrollment = runtime.identity.enrollment
+            context = await asyncio.to_thread(link_ssl_context, settings.paths)
+            link = LinkClient(settings.hub_url or enrollment.hub_url, context)
+            timestamper = AiohttpTimeStamper(
+                url=settings.tsa_url or enrollment.tsa_url,
+                anchors=runtime.identity.hub_ca,
+                session=link.session,
+            )
+        except BaseException:
+            await runtime.close()
+            raise
+        return cls(runtime, link=link, timestamper=timestamper)
+
+    async def start(self, *, serve_lan: bool = True) -> None:
+        runtime = self.runtime
+        if serve_lan:
+            self._runner = web.AppRunner(make_lan_app(runtime), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(
+                self._runner, runtime.settings.lan_host, runtime.settings.lan_port, backlog=1024
+            )
+            await site.start()
+            sockets = getattr(site._server, "sockets", None) or []
+            self.port = int(sockets[0].getsockname()[1]) if sockets else runtime.settings.lan_port
+        for work in (
+            runtime.drain.run(),
+            self.outbox.run(),
+            self.puller.run(),
+            self._checkpoint_loop(),
+            self._trust_loop(),
+        ):
+            self._spawn(work)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.create_task(work))
+
+    async def _checkpoint_loop(self) -> None:
+        tick = min(1.0, self.runtime.settings.checkpoint_seconds / 2)
+        while True:
+            try:
+                await self.runtime.checkpoints.maybe_checkpoint()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("checkpoint failed")
+            await asyncio.sleep(tick)
+
+    async def _trust_loop(self) -> None:
+        """Stamp and witness queued checkpoints; back off while the TSA or hub is down."""
+        checkpoints = self.runtime.checkpoints
+        witness_key = self.runtime.identity.witness_vkey
+        attempts = 0
+        while True:
+            checkpoints.changed.clear()
+            try:
+                await checkpoints.stamp_pending(self.timestamper)
+                await checkpoints.witness_pending(self.link.witness, witness_key)
+                attempts, self.trust_error = 0, None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - TSA or hub down: queue, retry later
+                attempts += 1
+                self.trust_error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                log.warning("checkpoint time-stamp or witness failed: %s", self.trust_error)
+                await asyncio.sleep(backoff(attempts))
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(checkpoints.changed.wait(), 5.0)
+
+    async def status(self) -> GatewayStatus:
+        return await gateway_status(self.runtime, self)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.link.close()
+        await self.runtime.close()
