@@ -16,6 +16,7 @@ import asyncio
 import importlib
 import importlib.util
 import json
+import logging
 import signal
 import sys
 import traceback
@@ -162,6 +163,9 @@ def enroll_cmd(data_dir: Path, hub_url: str, token: str, hub_ca: Path | None) ->
 )
 def run_cmd(data_dir: Path, host: str | None, port: int | None) -> None:
     """Serve the LAN HubEE API and keep the link with the hub until stopped."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings = GatewaySettings.load(data_dir)
     if host is not None:
         settings = replace(settings, lan_host=host)

@@ -23,19 +23,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from gateway.case_checks import Refusal, check_pulled_case
 from gateway.encrypted_blobs import EncryptedBlobStore, ResumableWriter
 from gateway.errors import HubRefused, HubUnreachable
 from gateway.identity import GatewayIdentity
 from gateway.link_client import LinkClient, unb64
 from gateway.outbox import backoff
-from gateway.pull_import import (
-    PulledFile,
-    apply_status,
-    import_case,
-    import_event,
-    import_receipt,
-    refuse_case,
-)
+from gateway.pull_events import import_event, import_receipt
+from gateway.pull_import import PulledFile, apply_status, import_case, refuse_case
 from gateway.sealing import (
     ACCEPTED,
     REJECTED,
@@ -54,10 +49,6 @@ from trust.manifest import Manifest
 log = logging.getLogger("gateway.pull")
 CURSOR = "feed_cursor"
 _CHUNK = 1024 * 1024
-
-
-class Refusal(Exception):
-    """A pulled dossier that must not be delivered; the message is the reason."""
 
 
 class Puller:
@@ -153,7 +144,14 @@ class Puller:
         try:
             if raw_manifest is None or raw_seal is None:
                 raise Refusal("the dossier carries no sealed manifest")
-            manifest = self._check_case(case_id, folder_id, answer, raw_manifest, raw_seal)
+            manifest = check_pulled_case(
+                folder_id,
+                answer,
+                raw_manifest,
+                raw_seal,
+                anchors=self._identity.hub_ca,
+                own_key=self._org_key,
+            )
             files = await self._fetch_case_files(case_id, case_json, manifest)
         except Refusal as refusal:
             await self._refuse(case_id, folder_id, str(refusal), manifest, raw_manifest, case_json)
@@ -180,39 +178,6 @@ class Puller:
             raise
         for f in files:
             await asyncio.to_thread(self._blobs.sync, f.sha256)
-
-    def _check_case(
-        self, case_id: str, folder_id: str, answer: dict[str, Any], raw: bytes, seal: bytes
-    ) -> Manifest:
-        checked = check_sealed(raw, seal, anchors=self._identity.hub_ca, kind="folder")
-        if not checked.ok or checked.manifest is None:
-            raise Refusal("; ".join(checked.reasons))
-        manifest = checked.manifest
-        case_json = answer.get("case") or {}
-        problems = []
-        if manifest.id != folder_id:
-            problems.append(f"the manifest is for folder {manifest.id}, not {folder_id}")
-        if manifest.process_code != case_json.get("processCode"):
-            problems.append(f"the manifest's démarche {manifest.process_code} is not the case's")
-        if self._org_key not in manifest.recipients:
-            problems.append(f"{self._org_key} is not among the manifest's recipients")
-        transmitter = answer.get("transmitter")
-        if isinstance(transmitter, dict):
-            key = f"{transmitter.get('companyRegister')}/{transmitter.get('branchCode')}"
-            if key != manifest.sender:
-                problems.append(f"the hub names {key} as sender, the seal {manifest.sender}")
-        expected = _expected_files(manifest, str(case_json.get("externalId")), self._org_key)
-        offered = sorted(
-            (a.get("fileName"), a.get("size")) for a in case_json.get("attachments", [])
-        )
-        if offered != sorted((a.file_name, a.size) for a in expected):
-            problems.append(
-                f"the case's files {offered} are not the sealed ones "
-                f"{sorted((a.file_name, a.size) for a in expected)}"
-            )
-        if problems:
-            raise Refusal("; ".join(problems))
-        return manifest
 
     async def _fetch_case_files(
         self, case_id: str, case_json: dict[str, Any], manifest: Manifest
@@ -410,16 +375,3 @@ class Puller:
 
 def _optional_b64(value: object) -> bytes | None:
     return None if value is None else unb64(value, "a sealed field")
-
-
-def _expected_files(manifest: Manifest, case_external_id: str, own_key: str) -> list[Any]:
-    """The manifest's attachments addressed to this case (all, if it does not say)."""
-    routing = manifest.extra.get("attachments")
-    if not isinstance(routing, list):
-        return list(manifest.attachments)
-    for_us = {
-        str(a.get("fileName"))
-        for a in routing
-        if isinstance(a, dict) and (not a.get("recipients") or case_external_id in a["recipients"])
-    }
-    return [a for a in manifest.attachments if a.file_name in for_us]
