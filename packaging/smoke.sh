@@ -109,8 +109,8 @@ step_nspawn() {
   system=$(in_nspawn systemctl is-system-running || true)
   [ "$system" = running ] || { in_nspawn systemctl --failed --no-pager || true; die "the booted system is $system"; }
   in_nspawn systemctl show -p ConditionResult sceau-gateway.service | grep -q '=no' ||
-    die "sceau-gateway.service did not wait for an initialised /var/lib/sceau/gateway"
-  echo "sceau-hub.service active, system running, sceau-gateway.service waiting for init"
+    die "sceau-gateway.service did not wait for an enrolled gateway"
+  echo "sceau-hub.service active, system running, sceau-gateway.service waiting for enrollment"
   stop_nspawn
 }
 

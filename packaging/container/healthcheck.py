@@ -1,8 +1,11 @@
-"""The container's health check: GET /healthz, exit 0 if it answers 200.
+"""The container's health check: GET /healthz on the service, exit 0 if it answers 200.
 
-The URL comes from SCEAU_HEALTHZ_URL (default http://127.0.0.1:8080/healthz). For an
-https URL, SCEAU_HEALTHZ_CA names the CA file to verify the service's certificate with.
-Standard library only: it runs with the image's Python, outside the sceau process.
+Where to ask is read from the service's own command line (the container's sceau
+process): ``--port`` (default 8080) and the role. A hub serves only HTTPS, with the
+certificate its CA (``<data>/keys/ca.pem``) issued for localhost and 127.0.0.1; a
+gateway's LAN API is plain HTTP. SCEAU_HEALTHZ_URL (and SCEAU_HEALTHZ_CA, a CA file
+for an https URL) override that. Standard library only: it runs with the image's
+Python, beside the service.
 """
 
 from __future__ import annotations
@@ -11,13 +14,53 @@ import os
 import ssl
 import sys
 import urllib.request
+from pathlib import Path
 
-url = os.environ.get("SCEAU_HEALTHZ_URL", "http://127.0.0.1:8080/healthz")
-ca = os.environ.get("SCEAU_HEALTHZ_CA")
-context = ssl.create_default_context(cafile=ca) if ca else None
-try:
-    with urllib.request.urlopen(url, timeout=4, context=context) as answer:  # noqa: S310
-        sys.exit(0 if answer.status == 200 else 1)
-except OSError as exc:
-    print(f"unhealthy: {url}: {exc}", file=sys.stderr)
-    sys.exit(1)
+
+def _service_args() -> list[str]:
+    """The sceau process's arguments: PID 1, or the first sceau process found."""
+    candidates = [Path("/proc/1/cmdline"), *sorted(Path("/proc").glob("[0-9]*/cmdline"))]
+    for cmdline in candidates:
+        try:
+            args = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(a.endswith("/sceau") or a == "sceau" for a in args) and "run" in args:
+            return args
+    return []
+
+
+def _option(args: list[str], name: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def target() -> tuple[str, str | None]:
+    """The URL to ask and the CA file to verify it with (None: the system's)."""
+    if url := os.environ.get("SCEAU_HEALTHZ_URL"):
+        return url, os.environ.get("SCEAU_HEALTHZ_CA")
+    args = _service_args()
+    port = _option(args, "--port") or "8080"
+    if "hub" in args:
+        data = Path(_option(args, "--data") or "/var/lib/sceau")
+        return f"https://127.0.0.1:{port}/healthz", str(data / "keys" / "ca.pem")
+    return f"http://127.0.0.1:{port}/healthz", None
+
+
+def main() -> int:
+    url, ca = target()
+    context = ssl.create_default_context(cafile=ca) if url.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(url, timeout=4, context=context) as answer:  # noqa: S310
+            return 0 if answer.status == 200 else 1
+    except (OSError, ssl.SSLError) as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

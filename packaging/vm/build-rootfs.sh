@@ -3,8 +3,8 @@
 # gateway unit enabled: packaging/build/vm/rootfs. Boot it as a container
 #   systemd-nspawn -q -b --register=no --keep-unit -D packaging/build/vm/rootfs
 # or turn it into a disk image for a VM (docs/INSTALL.md, "Virtual machine").
-# First boot: the gateway unit waits (ConditionDirectoryNotEmpty) until
-# `sceau gateway init` and `sceau gateway enroll` have filled /var/lib/sceau/gateway.
+# First boot: the gateway unit waits (ConditionPathExists) until `sceau gateway init`
+# and `sceau gateway enroll` have written /var/lib/sceau/gateway/enrollment.json.
 #
 #   packaging/vm/build-rootfs.sh [DEB]   DEB defaults to the one packaging/deb.sh made
 set -eu
