@@ -118,11 +118,15 @@ class Outbox:
         self._clock = clock
         self._parallel = parallel
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._running: set[int] = set()
         self.delivered = asyncio.Event()
 
     def poke(self) -> None:
-        self._wake.set()
+        """Look at the queue now (thread-safe: the engine's writer thread calls it)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def run_once(self) -> int:
         """Start every due item (at most ``parallel`` at a time); returns how many ran."""
@@ -134,6 +138,7 @@ class Outbox:
         return len(items)
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         while True:
             try:
                 ran = await self.run_once()

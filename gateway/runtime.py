@@ -50,6 +50,7 @@ class GatewayRuntime:
     writer: AsyncJournalWriter
     drain: JournalDrain
     checkpoints: Checkpoints
+    sink: GatewaySink
 
     @property
     def engine_settings(self) -> HubSettings:
@@ -67,7 +68,7 @@ class GatewayRuntime:
         journal = await JournalAccess.open(paths.journal)
         writer = await AsyncJournalWriter.open(paths.journal)
         drain = JournalDrain(store, writer, journal)
-        sink = GatewaySink(wake=drain.poke)
+        sink = GatewaySink(drain.poke)
         deps = HubDeps(store, blobs, sink, clock, routing=UpstreamRouting(sink, identity.seal))
         runtime = cls(
             settings=settings,
@@ -87,6 +88,7 @@ class GatewayRuntime:
                 every_seconds=settings.checkpoint_seconds,
                 clock=clock,
             ),
+            sink=sink,
         )
         try:
             await drain.recover()

@@ -114,6 +114,7 @@ class GatewayService:
             clock=clock,
         )
         self.outbox = Outbox(runtime.store, pusher.handlers(), clock=clock)
+        runtime.sink.listeners.append(self.outbox.poke)
         self.puller = Puller(
             runtime.store,
             runtime.blobs,

@@ -46,8 +46,9 @@ _KINDS = {
 class GatewaySink:
     """Journal every fact; queue status changes and sent events of linked cases."""
 
-    def __init__(self, wake: Callable[[], None] = lambda: None) -> None:
-        self._wake = wake
+    def __init__(self, *wake: Callable[[], None]) -> None:
+        # Called (from the engine's writer thread) after each fact: thread-safe pokes.
+        self.listeners = list(wake)
 
     def record(
         self, tx: DossierTx, kind: str, subject: str, at: datetime, data: dict[str, object]
@@ -63,7 +64,8 @@ class GatewaySink:
             tables.journal(_KINDS.get(kind, kind), folder_subject(folder_id), entry, at)
             if case_id is not None:
                 self._upstream(full, tables, kind, subject, case_id, at, data)
-        self._wake()
+        for wake in self.listeners:
+            wake()
 
     def _upstream(
         self,
