@@ -154,3 +154,54 @@ def _entries(bundle: Path) -> list[bytes]:
 
     with BundleReader(bundle) as reader:
         return reader.read(ENTRIES).split(b"\n")[:-1]
+
+
+def test_a_full_disk_is_507_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    hub = HubPki.create()
+    settings = enroll_offline(tmp_path / "dgs", hub, DGS, "OSL")
+    real_write = os.write
+    full = {"on": True}
+
+    def write(fd: int, data: bytes) -> int:
+        if full["on"] and "/blobs/tmp/" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    async def main() -> None:
+        runtime = await GatewayRuntime.open(settings)
+        try:
+            new = await add_client(
+                runtime.services,
+                runtime.store,
+                name="dgs",
+                company_register=DGS[0],
+                branch_code=DGS[1],
+                process_code="CERTDC",
+                scope=Scope.OSL,
+            )
+            async with lan(runtime) as client:
+                await client.login(new.client.client_id, new.secret, "OSL")
+                body, files = certdc_folder(SAINT_DENIS, "ER-FULL")
+                folder = (
+                    await client.call("POST", "/teledossiers/v1/folders", json_body=body)
+                ).json()
+                path = f"/teledossiers/v1/folders/{folder['id']}/attachments/{folder['attachments'][0]['id']}"
+                monkeypatch.setattr("hubee.blobs.os.write", write)
+                refused = await client.call("PUT", path, data=files[0])
+                assert refused.status == 507, refused.body
+                assert "space" in refused.json()["errors"][0]["message"]
+                assert list(runtime.blobs.tmp_dir.iterdir()) == []
+                got = (await client.call("GET", f"/teledossiers/v1/folders/{folder['id']}")).json()
+                assert got["attachments"][0]["status"] == "PENDING"
+                full["on"] = False
+                assert (await client.call("PUT", path, data=files[0])).status == 204
+        finally:
+            monkeypatch.undo()
+            await runtime.close()
+
+    asyncio.run(main())
