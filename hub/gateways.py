@@ -1,0 +1,119 @@
+"""The gateway registry: who a client certificate is, listing, and revocation.
+
+A link request is authenticated by its TLS client certificate (verified against the
+hub's CA during the handshake); :meth:`Gateways.caller` then looks up its SHA-256
+fingerprint on every request, so a revocation (``sceau hub gateway revoke``, possibly
+from another process) takes effect on the gateway's next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from hub.errors import CertificateRequired, CertificateRevoked
+from hub.fact_sink import HubSink
+from hub.link_model import (
+    CertificateKind,
+    Gateway,
+    LinkCaller,
+    RegisteredCertificate,
+    WitnessAlert,
+    Witnessed,
+)
+from hub.link_tx import link_tx
+from hubee.errors import NotFound
+from hubee.model import Organization
+from hubee.store import Store, StoreTx
+
+
+@dataclass(frozen=True)
+class GatewayRecord:
+    gateway: Gateway
+    org: Organization
+    certificates: tuple[RegisteredCertificate, ...]
+    last_witnessed: Witnessed | None
+
+
+class Gateways:
+    def __init__(self, store: Store, sink: HubSink) -> None:
+        self._store = store
+        self._sink = sink
+
+    async def caller(self, fingerprint: str | None) -> LinkCaller:
+        """The gateway presenting the TLS certificate with this fingerprint."""
+        if fingerprint is None:
+            raise CertificateRequired(
+                "this link call requires the gateway's client certificate (mutual TLS)"
+            )
+
+        def find(tx: StoreTx) -> LinkCaller:
+            link = link_tx(tx)
+            cert = link.certificate(fingerprint)
+            if cert is None or cert.kind is not CertificateKind.TLS:
+                raise CertificateRequired("this client certificate is not registered to a gateway")
+            gateway = link.gateway(cert.gateway_id)
+            assert gateway is not None
+            if gateway.revoked:
+                raise CertificateRevoked(
+                    f"the certificate of gateway {gateway.id} was revoked "
+                    f"({gateway.revoked_reason or 'no reason given'})"
+                )
+            org = tx.org(gateway.org_id)
+            assert org is not None
+            return LinkCaller(gateway, org, cert)
+
+        return await self._store.read(find)
+
+    async def seal_owner(self, fingerprint: str) -> tuple[Gateway, Organization] | None:
+        """The gateway and organisation a seal certificate was issued to, if any."""
+
+        def find(tx: StoreTx) -> tuple[Gateway, Organization] | None:
+            link = link_tx(tx)
+            cert = link.certificate(fingerprint)
+            if cert is None or cert.kind is not CertificateKind.SEAL:
+                return None
+            gateway = link.gateway(cert.gateway_id)
+            assert gateway is not None
+            org = tx.org(gateway.org_id)
+            assert org is not None
+            return gateway, org
+
+        return await self._store.read(find)
+
+    async def listing(self) -> list[GatewayRecord]:
+        def work(tx: StoreTx) -> list[GatewayRecord]:
+            link = link_tx(tx)
+            out = []
+            for gateway in link.gateways():
+                org = tx.org(gateway.org_id)
+                assert org is not None
+                out.append(
+                    GatewayRecord(
+                        gateway,
+                        org,
+                        tuple(link.certificates_of(gateway.id)),
+                        link.last_witnessed(gateway.id),
+                    )
+                )
+            return out
+
+        return await self._store.read(work)
+
+    async def revoke(self, gateway_id: str, *, reason: str, now: datetime) -> Gateway:
+        """Revoke a gateway's certificates; revoking twice changes nothing."""
+
+        def work(tx: StoreTx) -> Gateway:
+            link = link_tx(tx)
+            if link.gateway(gateway_id) is None:
+                raise NotFound(f"no gateway {gateway_id}")
+            if link.revoke_gateway(gateway_id, at=now, reason=reason):
+                self._sink.record(tx, "gateway.revoked", gateway_id, now, {"reason": reason})
+            found = link.gateway(gateway_id)
+            assert found is not None
+            return found
+
+        return await self._store.write(work)
+
+    async def alerts(self) -> list[WitnessAlert]:
+        return await self._store.read(lambda tx: link_tx(tx).alerts())

@@ -1,0 +1,96 @@
+"""The link API's tables, kept in the engine's database (``hub.db``).
+
+They are a :class:`~hubee.sqlite_schema.SchemaExtension`: they commit in the same
+transaction as the engine's rows, so a feed item exists if and only if the fact it
+announces does, and a receipt is stored, journaled and announced at once.
+Migrations only ever append.
+"""
+
+from __future__ import annotations
+
+from hubee.sqlite_schema import SchemaExtension
+
+_V1 = """
+CREATE TABLE link_gateways (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    journal_key TEXT NOT NULL,
+    enrolled_at TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_reason TEXT
+);
+CREATE INDEX link_gateways_org ON link_gateways(org_id);
+CREATE TABLE link_certificates (
+    fingerprint TEXT PRIMARY KEY,
+    serial TEXT NOT NULL,
+    gateway_id TEXT NOT NULL REFERENCES link_gateways(id),
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    not_after TEXT NOT NULL
+);
+CREATE INDEX link_certificates_gateway ON link_certificates(gateway_id);
+CREATE TABLE link_enrollment_tokens (
+    token_hash BLOB PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES organizations(id),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT,
+    gateway_id TEXT
+);
+CREATE TABLE link_sealed (
+    subject TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    case_id TEXT,
+    manifest_id TEXT NOT NULL,
+    manifest BLOB NOT NULL,
+    seal BLOB NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    signer_fingerprint TEXT NOT NULL,
+    gateway_id TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE INDEX link_sealed_manifest ON link_sealed(kind, case_id, manifest_id);
+CREATE TABLE link_receipts (
+    id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL UNIQUE,
+    folder_id TEXT NOT NULL,
+    receiver_org_id TEXT NOT NULL,
+    sender_org_id TEXT NOT NULL,
+    manifest BLOB NOT NULL,
+    seal BLOB NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE TABLE link_feed (
+    cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+    org_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    process_code TEXT,
+    event_id TEXT,
+    receipt_id TEXT,
+    status TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX link_feed_org ON link_feed(org_id, cursor);
+CREATE TABLE link_witnessed (
+    gateway_id TEXT NOT NULL REFERENCES link_gateways(id),
+    size INTEGER NOT NULL,
+    root BLOB NOT NULL,
+    note BLOB NOT NULL,
+    cosigned_note BLOB NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (gateway_id, size)
+);
+CREATE TABLE link_witness_alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    gateway_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    note BLOB NOT NULL,
+    from_size INTEGER
+)
+"""
+
+LINK_SCHEMA = SchemaExtension(name="link", migrations=(_V1,))

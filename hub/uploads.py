@@ -1,0 +1,174 @@
+"""Resumable attachment uploads for the link API.
+
+A link upload is spooled to ``<data>/uploads/<attachmentId>.part`` as it arrives. If
+the connection is cut, what arrived stays (flushed and fsynced): ``HEAD`` answers
+its length as ``Upload-Offset``, and a ``PUT`` with ``Content-Range: bytes
+<offset>-<last>/<total>`` appends the rest. Once the spool holds the declared size,
+it is handed to the engine's attachment intake, which hashes it while storing it and
+checks the size and the ``digest``; the spool is then removed. A digest mismatch
+removes the spool too, so the next attempt starts from zero.
+
+One upload per attachment at a time: a second concurrent ``PUT`` is a conflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from hub.errors import UploadInterrupted, UploadOffsetMismatch
+from hubee.errors import Conflict, HubError, PayloadTooLarge, ValidationFailed
+
+CHUNK = 1024 * 1024
+_RANGE = re.compile(r"bytes (\d{1,19})-(\d{1,19})/(\d{1,19})")
+
+Deliver = Callable[[AsyncIterator[bytes]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ContentRange:
+    """``Content-Range: bytes first-last/total`` (RFC 9110 §14.4), ``last`` inclusive."""
+
+    first: int
+    last: int
+    total: int
+
+    @classmethod
+    def parse(cls, value: str) -> ContentRange:
+        found = _RANGE.fullmatch(value.strip())
+        if found is None:
+            raise ValidationFailed("Content-Range", f"{value!r} is not 'bytes first-last/total'")
+        first, last, total = (int(g) for g in found.groups())
+        if not first <= last < total:
+            raise ValidationFailed("Content-Range", f"{value!r} is not a range within the total")
+        return cls(first, last, total)
+
+
+async def file_chunks(path: Path) -> AsyncIterator[bytes]:
+    """A file's bytes, read in a worker thread a chunk at a time."""
+    stream = await asyncio.to_thread(path.open, "rb")
+    try:
+        while chunk := await asyncio.to_thread(stream.read, CHUNK):
+            yield chunk
+    finally:
+        await asyncio.to_thread(stream.close)
+
+
+def _append(stream: BinaryIO, data: bytes, sync: bool) -> None:
+    if data:
+        stream.write(data)
+    if sync:
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+class Uploads:
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._busy: set[str] = set()
+
+    def part_path(self, attachment_id: str) -> Path:
+        return self._root / f"{attachment_id}.part"
+
+    async def offset(self, attachment_id: str) -> int:
+        """How many bytes of a partial upload the hub holds (0 if none)."""
+        path = self.part_path(attachment_id)
+        try:
+            return (await asyncio.to_thread(path.stat)).st_size
+        except FileNotFoundError:
+            return 0
+
+    async def receive(
+        self,
+        attachment_id: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        size: int,
+        content_range: ContentRange | None,
+        deliver: Deliver,
+    ) -> int:
+        """Spool ``chunks``; deliver the whole file once complete. Returns the offset
+        reached (``size`` once delivered)."""
+        if attachment_id in self._busy:
+            raise Conflict(f"an upload of attachment {attachment_id} is already in progress")
+        self._busy.add(attachment_id)
+        try:
+            reached = await self._spool(attachment_id, chunks, size, content_range)
+            if reached < size:
+                return reached
+            path = self.part_path(attachment_id)
+            try:
+                await deliver(file_chunks(path))
+            except HubError:
+                await asyncio.to_thread(path.unlink, missing_ok=True)
+                raise
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+            return size
+        finally:
+            self._busy.discard(attachment_id)
+
+    async def _spool(
+        self,
+        attachment_id: str,
+        chunks: AsyncIterator[bytes],
+        size: int,
+        content_range: ContentRange | None,
+    ) -> int:
+        start = 0
+        if content_range is not None:
+            if content_range.total != size:
+                raise ValidationFailed(
+                    "Content-Range",
+                    f"total {content_range.total} is not the attachment's size {size}",
+                )
+            start = content_range.first
+        held = await self.offset(attachment_id)
+        if start not in (0, held):
+            raise UploadOffsetMismatch(
+                f"the hub holds {held} bytes of this upload; resume at Content-Range: "
+                f"bytes {held}-{size - 1}/{size}"
+            )
+        await asyncio.to_thread(self._root.mkdir, mode=0o700, parents=True, exist_ok=True)
+        path = self.part_path(attachment_id)
+        stream = await asyncio.to_thread(path.open, "ab" if start else "wb")
+        written = start
+        pending: list[bytes] = []
+        buffered = 0
+        overflow = False
+        body = chunks.__aiter__()
+        try:
+            while True:
+                try:
+                    chunk = await body.__anext__()
+                except StopAsyncIteration:
+                    break
+                except HubError:
+                    raise
+                except Exception as exc:  # any failure of the body is a cut
+                    raise UploadInterrupted(
+                        "body",
+                        f"the connection was cut after {written} of {size} bytes ({exc}); the hub "
+                        f"keeps them: resume with Content-Range: bytes {written}-{size - 1}/{size}",
+                    ) from exc
+                if written + len(chunk) > size:
+                    overflow = True
+                    raise PayloadTooLarge(f"more than the attachment's {size} bytes were sent")
+                written += len(chunk)
+                pending.append(chunk)
+                buffered += len(chunk)
+                if buffered >= CHUNK:
+                    data, pending, buffered = b"".join(pending), [], 0
+                    await asyncio.to_thread(_append, stream, data, False)
+        finally:
+            # Keep what arrived, even when the connection was cut: it is the resume point.
+            data = b"".join(pending)
+            await asyncio.shield(asyncio.to_thread(_append, stream, data, not overflow))
+            await asyncio.shield(asyncio.to_thread(stream.close))
+            if overflow:
+                await asyncio.shield(asyncio.to_thread(path.unlink, missing_ok=True))
+        return written
