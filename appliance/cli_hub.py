@@ -17,24 +17,23 @@ with ``sceau hub subscription set-status --org … --process … Actif``).
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from appliance.exit_codes import ExitCode, exit_code_for
-from hubee.app import serve
+from appliance.cli_hub_link import COMMANDS
+from appliance.exit_codes import exit_code_for
 from hubee.directory import Directory
 from hubee.errors import HubError, ValidationFailed
 from hubee.model import OrgRef, OrgType, Process, Scope, Status, SubscriptionStatus
 from hubee.retention import Retention
 from hubee.services import HubDeps
-from hubee.settings import GIB, HubSettings
+from hubee.settings import HubSettings
 from hubee.store import SubscriptionQuery
 
 T = TypeVar("T")
@@ -317,61 +316,9 @@ def purge(data_dir: Path, when: datetime) -> None:
         click.echo(f"{key}: {value}")
 
 
-@hub.command("run")
-@_data_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8080,
-    show_default=True,
-    help="0: let the system choose (the bound port is printed).",
-)
-@click.option(
-    "--token-ttl",
-    type=click.IntRange(min=1),
-    default=3600,
-    show_default=True,
-    help="Bearer token lifetime, in seconds.",
-)
-@click.option("--max-attachment-bytes", type=click.IntRange(min=1), default=GIB, show_default=True)
-@click.option("--require-digest", is_flag=True, help="Refuse uploads without a digest header.")
-@click.pass_context
-def run(
-    ctx: click.Context,
-    data_dir: Path,
-    host: str,
-    port: int,
-    token_ttl: int,
-    max_attachment_bytes: int,
-    require_digest: bool,
-) -> None:
-    """Serve the HubEE API v1 (/token, /teledossiers/v1, /referential/v1)."""
-    settings = HubSettings(
-        data_dir=data_dir,
-        token_ttl=timedelta(seconds=token_ttl),
-        max_attachment_bytes=max_attachment_bytes,
-        require_digest=require_digest,
-    )
-    try:
-        asyncio.run(_serve_until_stopped(settings, host, port))
-    except OSError as exc:
-        click.secho(f"error: cannot serve on {host}:{port}: {exc}", fg="red", err=True)
-        ctx.exit(ExitCode.CONFIGURATION)
-
-
-async def _serve_until_stopped(settings: HubSettings, host: str, port: int) -> None:
-    runner, bound = await serve(settings, host=host, port=port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    click.echo(f"hub listening on http://{host}:{bound} (data: {settings.data_dir})", nl=True)
-    sys.stdout.flush()
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+# Identity, serving over TLS, enrollment, gateways and the witness.
+for _command in COMMANDS:
+    hub.add_command(_command)
 
 
 if __name__ == "__main__":

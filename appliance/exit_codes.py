@@ -11,6 +11,7 @@ from gateway.errors import (
     HubRefused,
     HubUnreachable,
 )
+from hub.errors import HubConfigError
 from hubee.errors import HubError, StorageFailure
 from trust.errors import (
     JournalError,
@@ -40,6 +41,7 @@ _TABLE: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (PolicyError, ExitCode.USAGE),
     (TrustError, ExitCode.INTERNAL),
     (StorageFailure, ExitCode.CONFIGURATION),
+    (HubConfigError, ExitCode.CONFIGURATION),
     (HubError, ExitCode.USAGE),
     (GatewayConfigError, ExitCode.CONFIGURATION),
     (HubUnreachable, ExitCode.UNREACHABLE),
