@@ -320,7 +320,7 @@ async def send_folder(
         "PUT", f"/link/v1/folders/{folder.folder_id}", json_body=push_body(gateway, folder)
     )
     assert pushed.status == 201, pushed.body
-    answer = pushed.json()["folder"]
+    answer: dict[str, Any] = pushed.json()["folder"]
     for meta in answer["attachments"]:
         data = folder.files[meta["fileName"]]
         put = await gateway.call(

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from tests.integration.hub_link.harness import (
     DGS,
@@ -51,12 +52,12 @@ def receipt_manifest(
     ).to_json()
 
 
-async def poll(gateway: Gateway, after: int = 0, wait: float = 0) -> dict[str, object]:
+async def poll(gateway: Gateway, after: int = 0, wait: float = 0) -> dict[str, Any]:
     reply = await gateway.call(
         "GET", "/link/v1/notifications", params=[("after", str(after)), ("wait", str(wait))]
     )
     assert reply.status == 200, reply.body
-    answer: dict[str, object] = reply.json()
+    answer: dict[str, Any] = reply.json()
     return answer
 
 
@@ -111,12 +112,12 @@ def test_a_completed_folder_wakes_the_recipients_long_poll_and_arrives_sealed(
 
         # The operator's gateway hears that its case was fetched; Montreuil sees nothing.
         dgs_feed = await poll(dgs)
-        statuses = [i["status"] for i in dgs_feed["items"]]  # type: ignore[attr-defined]
+        statuses = [i["status"] for i in dgs_feed["items"]]
         assert statuses == ["HUBEE_NOTIFIED", "SENT"]
         assert (await poll(montreuil))["items"] == []
         hidden = await montreuil.call("GET", f"/link/v1/cases/{case_id}")
         assert hidden.status == 404
-        again = await poll(saint_denis, after=int(feed["cursor"]))  # type: ignore[arg-type]
+        again = await poll(saint_denis, after=int(feed["cursor"]))
         assert again["items"] == [] and again["cursor"] == feed["cursor"]
 
     link_run(scenario)
@@ -155,8 +156,8 @@ def test_receipts_travel_back_to_the_sender_sealed(link_run: LinkRun) -> None:
         montreuil = await hub.gateway(MONTREUIL)
         folder = sealed_folder(DGS, [SAINT_DENIS], {"acte.pdf": ACTE})
         await send_folder(dgs, folder)
-        case_id = (await poll(saint_denis))["items"][0]["caseId"]  # type: ignore[index]
-        before = int((await poll(dgs))["cursor"])  # type: ignore[arg-type]
+        case_id = (await poll(saint_denis))["items"][0]["caseId"]
+        before = int((await poll(dgs))["cursor"])
 
         receipt = receipt_manifest(saint_denis, case_id, folder.manifest_bytes)
         body = {"receipt": b64(receipt), "seal": b64(saint_denis.seal(receipt))}
@@ -172,8 +173,8 @@ def test_receipts_travel_back_to_the_sender_sealed(link_run: LinkRun) -> None:
 
         feed = await poll(dgs, after=before)
         items = feed["items"]
-        assert [(i["kind"], i["caseId"]) for i in items] == [("receipt", case_id)]  # type: ignore[union-attr]
-        receipt_id = items[0]["receiptId"]  # type: ignore[index]
+        assert [(i["kind"], i["caseId"]) for i in items] == [("receipt", case_id)]
+        receipt_id = items[0]["receiptId"]
         fetched = await dgs.call("GET", f"/link/v1/receipts/{receipt_id}")
         assert fetched.status == 200
         answer = fetched.json()
@@ -187,11 +188,11 @@ def test_receipts_travel_back_to_the_sender_sealed(link_run: LinkRun) -> None:
         # A receipt for the wrong manifest is refused, saying which field.
         folder2 = sealed_folder(DGS, [SAINT_DENIS], {"acte.pdf": ACTE})
         await send_folder(dgs, folder2)
-        case2 = (await poll(saint_denis, after=int(feed["cursor"])))["items"]  # type: ignore[arg-type]
-        wrong = receipt_manifest(saint_denis, case2[0]["caseId"], b"not the manifest")  # type: ignore[index]
+        case2 = (await poll(saint_denis, after=int(feed["cursor"])))["items"]
+        wrong = receipt_manifest(saint_denis, case2[0]["caseId"], b"not the manifest")
         refused = await saint_denis.call(
             "POST",
-            f"/link/v1/cases/{case2[0]['caseId']}/receipt",  # type: ignore[index]
+            f"/link/v1/cases/{case2[0]['caseId']}/receipt",
             json_body={"receipt": b64(wrong), "seal": b64(saint_denis.seal(wrong))},
         )
         assert refused.status == 400 and "folderManifestSha256" in refused.message
@@ -205,9 +206,9 @@ def test_status_changes_and_sealed_events_reach_the_other_side(link_run: LinkRun
         saint_denis = await hub.gateway(SAINT_DENIS)
         folder = sealed_folder(DGS, [SAINT_DENIS], {"acte.pdf": ACTE})
         await send_folder(dgs, folder)
-        case_id = (await poll(saint_denis))["items"][0]["caseId"]  # type: ignore[index]
+        case_id = (await poll(saint_denis))["items"][0]["caseId"]
         await saint_denis.call("GET", f"/link/v1/cases/{case_id}")
-        cursor = int((await poll(dgs))["cursor"])  # type: ignore[arg-type]
+        cursor = int((await poll(dgs))["cursor"])
 
         moved = await saint_denis.call(
             "PATCH", f"/link/v1/cases/{case_id}", json_body={"status": "SI_RECEIVED"}
@@ -218,8 +219,8 @@ def test_status_changes_and_sealed_events_reach_the_other_side(link_run: LinkRun
         )
         assert backwards.status == 400 and "rule:" in backwards.message
         feed = await poll(dgs, after=cursor)
-        assert [(i["kind"], i["status"]) for i in feed["items"]] == [("status", "SI_RECEIVED")]  # type: ignore[union-attr]
-        cursor = int(feed["cursor"])  # type: ignore[arg-type]
+        assert [(i["kind"], i["status"]) for i in feed["items"]] == [("status", "SI_RECEIVED")]
+        cursor = int(feed["cursor"])
 
         # An event with a file, sealed by the instructing service's gateway.
         extra_file = b"<piece complementaire/>"
@@ -278,7 +279,7 @@ def test_status_changes_and_sealed_events_reach_the_other_side(link_run: LinkRun
         assert put.status == 204, put.body
 
         feed = await poll(dgs, after=cursor)
-        kinds = [(i["kind"], i.get("eventId")) for i in feed["items"]]  # type: ignore[union-attr]
+        kinds = [(i["kind"], i.get("eventId")) for i in feed["items"]]
         assert ("event", event["id"]) in kinds
         seen = await dgs.call("GET", f"/link/v1/cases/{case_id}/events/{event['id']}")
         assert seen.status == 200
