@@ -28,7 +28,18 @@ def test_hub_run_serves_until_terminated(tmp_path: Path, insecure: bool) -> None
     assert made.returncode == 0, made.stderr
     extra = ["--insecure-http"] if insecure else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "appliance", "hub", "run", "--data", str(data), "--port", "0", *extra],
+        [
+            sys.executable,
+            "-m",
+            "appliance",
+            "hub",
+            "run",
+            "--data",
+            str(data),
+            "--port",
+            "0",
+            *extra,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
