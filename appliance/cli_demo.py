@@ -1,6 +1,7 @@
-"""``sceau demo``: the trust layer end to end, on the public HubEE sample dossiers.
+"""``sceau demo``: the exchange end to end (:mod:`appliance.demo_exchange`), or with
+``--trust-only`` the trust layer alone, on the public HubEE sample dossiers.
 
-It runs an RFC 3161 TSA over real HTTP on loopback, seals each sample dossier into
+The trust-only demo runs an RFC 3161 TSA over real HTTP on loopback, seals each sample dossier into
 an ASiC-E evidence bundle (journal entries, a signed and time-stamped checkpoint, a
 CAdES seal), then verifies every bundle with Sceau's verifier and with openssl, shows
 that a tampered bundle is caught, and verifies the whole journal.
@@ -64,10 +65,30 @@ class Row:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=SAMPLES,
     show_default=True,
-    help="One folder per démarche, as in HubEE's JDD.",
+    help="One folder per démarche, as in HubEE's JDD (--trust-only).",
 )
-def demo(out: Path | None, samples: Path) -> None:
-    """Seal, time-stamp, journal and verify the HubEE sample dossiers end to end."""
+@click.option(
+    "--trust-only",
+    is_flag=True,
+    help="Only seal, time-stamp, journal and verify the samples (no hub, no gateways).",
+)
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Leave the hub and gateways running; print URLs, credentials, folders; Ctrl-C stops.",
+)
+def demo(out: Path | None, samples: Path, trust_only: bool, keep: bool) -> None:
+    """A hub and four gateways exchanging the HubEE sample dossiers, every bundle verified.
+
+    With --trust-only: seal, time-stamp, journal and verify the samples, without network
+    parties.
+    """
+    if not trust_only:
+        from appliance.demo_exchange import run_exchange_demo
+
+        if not run_exchange_demo(keep=keep, out=out):
+            raise click.exceptions.Exit(ExitCode.VERIFICATION_FAILED)
+        return
     console = Console(highlight=False)
     folders = sorted(
         p for p in samples.iterdir() if p.is_dir() and any(f.is_file() for f in p.iterdir())
