@@ -111,7 +111,7 @@ class Outbox:
         handlers: dict[str, Handler],
         *,
         clock: Callable[[], datetime],
-        parallel: int = 4,
+        parallel: int = 16,
     ) -> None:
         self._store = store
         self._handlers = handlers
@@ -128,29 +128,53 @@ class Outbox:
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._wake.set)
 
+    async def _due_now(self) -> list[Item]:
+        now = self._clock().timestamp()
+        limit = self._parallel * 4
+
+        def read(tx: StoreTx) -> list[Item]:
+            return _due(tx, now, limit)
+
+        return await self._store.read(read)
+
     async def run_once(self) -> int:
         """Start every due item (at most ``parallel`` at a time); returns how many ran."""
-        now = self._clock().timestamp()
-        items = await self._store.read(lambda tx: _due(tx, now, self._parallel * 4))
+        items = await self._due_now()
         items = [i for i in items if i.id not in self._running][: self._parallel]
         if items:
             await asyncio.gather(*(self._attempt(i) for i in items))
         return len(items)
 
     async def run(self) -> None:
+        """Keep up to ``parallel`` items in flight; look for more as each one ends."""
         self._loop = asyncio.get_running_loop()
-        while True:
-            try:
-                ran = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("outbox round failed")
-                ran = 0
-            if not ran:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 0.25)
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                free = self._parallel - len(tasks)
+                started = 0
+                if free > 0:
+                    try:
+                        due = await self._due_now()
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("outbox round failed")
+                        due = []
+                    for item in [i for i in due if i.id not in self._running][:free]:
+                        self._running.add(item.id)
+                        task = asyncio.create_task(self._attempt(item))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                        task.add_done_callback(lambda _: self._wake.set())
+                        started += 1
+                if not started:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), 0.25)
+        finally:
+            for task in tasks:
+                task.cancel()
 
     async def _attempt(self, item: Item) -> None:
         self._running.add(item.id)

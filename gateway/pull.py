@@ -62,6 +62,7 @@ class Puller:
         org_key: str,
         clock: Callable[[], datetime],
         wait: float = 25.0,
+        parallel: int = 16,
     ) -> None:
         self._store = store
         self._blobs = blobs
@@ -70,6 +71,7 @@ class Puller:
         self._org_key = org_key
         self._clock = clock
         self._wait = wait
+        self._parallel = parallel
         self.attempts = 0
         self.last_error: str | None = None
 
@@ -96,12 +98,27 @@ class Puller:
         await asyncio.sleep(backoff(self.attempts))
 
     async def poll_once(self, wait: float | None = None) -> int:
+        """One long poll; the items of different cases are handled side by side (those
+        of one case in order), and the cursor saved once all of them are done."""
         after = await self.cursor()
         answer = await self._link.feed(after=after, wait=self._wait if wait is None else wait)
         items = answer.get("items") or []
+        lanes: dict[str, list[dict[str, Any]]] = {}
         for item in items:
-            await self.handle(item)
-            await self._save_cursor(int(item["cursor"]))
+            lanes.setdefault(str(item.get("caseId")), []).append(item)
+        gate = asyncio.Semaphore(self._parallel)
+
+        async def lane(queue: list[dict[str, Any]]) -> None:
+            async with gate:
+                for item in queue:
+                    await self.handle(item)
+
+        results = await asyncio.gather(*(lane(q) for q in lanes.values()), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        if items:
+            await self._save_cursor(max(int(i["cursor"]) for i in items))
         return len(items)
 
     async def _save_cursor(self, cursor: int) -> None:
