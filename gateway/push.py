@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.encrypted_blobs import EncryptedBlobStore
-from gateway.errors import HubRefused
+from gateway.errors import HubRefused, HubUnreachable
 from gateway.link_client import LinkClient, unb64
 from gateway.outbox import Item, update_payload
 from gateway.sealing import seal_manifest
@@ -187,13 +187,18 @@ class Pusher:
         offset = await self._link.upload_offset(path)
         if offset >= attachment.size and attachment.size > 0:
             return
-        reached = await self._link.upload(
-            path,
-            self._plaintext(attachment.sha256, offset),
-            offset=offset,
-            size=attachment.size,
-            digest=digest_header(attachment.sha256),
-        )
+        try:
+            reached = await self._link.upload(
+                path,
+                self._plaintext(attachment.sha256, offset),
+                offset=offset,
+                size=attachment.size,
+                digest="sha-256=" + digest_header(attachment.sha256),  # LINK.md: required
+            )
+        except HubRefused as exc:
+            if exc.status == 409:  # an upload still in progress, or another offset: later
+                raise HubUnreachable(exc.message) from exc
+            raise
         if reached < attachment.size:
             raise HubRefused(f"the hub holds {reached} of {attachment.size} bytes", status=502)
 
