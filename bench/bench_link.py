@@ -99,7 +99,10 @@ async def _tokens(data: Path, ref: OrgRef, count: int) -> list[str]:
             await d.add_org(SI, "Saint-Denis")
             await d.add_process(Process("CERTDC", "Certificat de décès"), osl=OSL)
             await d.subscribe(
-                process_code="CERTDC", subscriber=SI, activate=True, local_admin_email="admin@ville-saint-denis.fr"
+                process_code="CERTDC",
+                subscriber=SI,
+                activate=True,
+                local_admin_email="admin@ville-saint-denis.fr",
             )
         now = datetime.now(UTC)
         return [

@@ -11,7 +11,7 @@ from hub import link_answers, link_payloads
 from hub.feed import DEFAULT_LIMIT, MAX_LIMIT
 from hub.link_auth import gateway_required, link, now
 from hub.link_model import LinkCaller
-from hubee.errors import ValidationFailed
+from hubee.errors import Forbidden, ValidationFailed
 from hubee.http_requests import query_int
 
 BASE = "/link/v1"
@@ -40,6 +40,8 @@ async def get_openapi(request: web.Request) -> web.Response:
 @routes.post(f"{BASE}/enroll")
 async def enroll(request: web.Request) -> web.Response:
     services = link(request)
+    if request.transport is None or request.transport.get_extra_info("ssl_object") is None:
+        raise Forbidden("enrollment is served over TLS only: the token would travel in clear")
     wanted = link_payloads.enroll(await request.read())
     found = await services.enrollment.enroll(wanted, now=now(request))
     base = services.config.public_url or f"{request.scheme}://{request.host}"

@@ -9,6 +9,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -56,6 +57,15 @@ def test_hub_run_serves_until_terminated(tmp_path: Path, insecure: bool) -> None
             context.minimum_version = ssl.TLSVersion.TLSv1_3  # 1.3 is offered and taken
         with urllib.request.urlopen(found[1] + "/readyz", timeout=10, context=context) as answer:  # noqa: S310
             assert json.load(answer) == {"status": "ready"}
+        if insecure:  # without TLS the link API refuses everything, enrollment first
+            for path, body, status in (
+                ("/link/v1/enroll", b"{}", 403),
+                ("/link/v1/notifications", None, 401),
+            ):
+                with pytest.raises(urllib.error.HTTPError) as refused:
+                    urllib.request.urlopen(found[1] + path, data=body, timeout=10)  # noqa: S310
+                assert refused.value.code == status
+                refused.value.close()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
         assert (data / "hub.db").is_file() and (data / "journal.db").is_file()
