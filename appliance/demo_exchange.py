@@ -53,7 +53,7 @@ def run_exchange_demo(*, keep: bool, out: Path | None = None) -> bool:
     try:
         return asyncio.run(_main(console, work, keep=keep))
     finally:
-        if out is None:
+        if out is None and not keep:
             shutil.rmtree(work, ignore_errors=True)
 
 
@@ -211,7 +211,7 @@ def _summary(console: Console, outcomes: list[Outcome]) -> None:
 
 def _print_keep(console: Console, world: World) -> None:
     console.print(
-        "\n[bold]Services left running (--keep); Ctrl-C stops them and removes nothing:[/]"
+        f"\n[bold]Services left running (--keep); Ctrl-C stops them, the data stays in {world.work}:[/]"
     )
     if world.hub:
         console.print(f"  hub       {world.hub.url}   data {world.hub_data}   CA {world.hub_ca}")
