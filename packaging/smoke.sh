@@ -6,16 +6,19 @@
 #   image      packaging/image.sh                   (container image, offline)
 #   deb        packaging/deb.sh                     (Debian package)
 #   rootfs     packaging/vm/build-rootfs.sh         (debootstrap + the .deb)
-#   nspawn     boot the rootfs with systemd-nspawn: sceau-hub.service active, /healthz 200
-#   podman     the image under podman (runc, read-only root, a data volume): /healthz 200,
-#              the image's HEALTHCHECK healthy, a clean stop
-#   enroll     a gateway in the image enrolls with the hub booted from the rootfs
-#              (skipped while the image has no `sceau gateway enroll`)
+#   nspawn     boot the rootfs with systemd-nspawn: the units wait for init; after
+#              `hub init`, sceau-hub.service is active and /healthz answers over TLS;
+#              the purge runs; the system is `running`
+#   podman     the image under podman (runc, read-only root, no capabilities): a hub,
+#              /healthz over TLS, the image's HEALTHCHECK healthy, a clean stop
+#   enroll     a hub in the image (podman), and two gateways that enroll with it over
+#              mTLS and serve /healthz: one in the rootfs (its unit as shipped), one in
+#              the container image
 #
 #   packaging/smoke.sh              every step
 #   packaging/smoke.sh nspawn podman   only these (they reuse what earlier runs built)
-#   SCEAU_SMOKE_FAST=1 packaging/smoke.sh   every step but rootfs (the slow one; nspawn
-#                                           then boots the last rootfs built)
+#   SCEAU_SMOKE_FAST=1 packaging/smoke.sh   the rootfs step only upgrades the package in
+#                                           the last rootfs built (when there is one)
 #
 # Needs root (debootstrap, chroot, nspawn, rootful podman). Every service listens on
 # loopback, on ports the system picks. Exit 0 only if every step that ran passed.
@@ -24,7 +27,6 @@ set -eu
 need_root "packaging/smoke.sh"
 ALL="tools wheelhouse units image deb rootfs nspawn podman enroll"
 if [ $# -gt 0 ]; then STEPS="$*"; else STEPS=$ALL; fi
-[ -n "${SCEAU_SMOKE_FAST:-}" ] && [ $# -eq 0 ] && STEPS=$(echo "$ALL" | sed 's/ rootfs//')
 for s in $STEPS; do case " $ALL " in *" $s "*) ;; *) die "unknown step $s (steps: $ALL)" 2 ;; esac; done
 
 LOG="$BUILD/smoke"
@@ -51,13 +53,14 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 wait_healthz() {
-  # $1: URL; $2: seconds. Prints the answer, fails when it never came.
-  end=$(($(date +%s) + $2))
+  # $1: URL; $2: seconds; then curl options. Prints the answer, fails when none came.
+  url=$1 && secs=$2 && shift 2
+  end=$(($(date +%s) + secs))
   while [ "$(date +%s)" -lt "$end" ]; do
-    curl -fsS --max-time 2 "$1" 2>/dev/null && return 0
+    curl -fsS --max-time 2 "$@" "$url" 2>/dev/null && return 0
     sleep 0.2
   done
-  echo "no answer from $1 within $2 s" >&2
+  echo "no answer from $url within $secs s" >&2
   return 1
 }
 
@@ -70,7 +73,7 @@ step_wheelhouse() { "$PKG/wheelhouse.sh"; }
 step_units() { "$PKG/systemd/verify.sh" | tee "$LOG/scores"; }
 step_image() { podman_env && "$PKG/image.sh"; }
 step_deb() { "$PKG/deb.sh"; }
-step_rootfs() { "$PKG/vm/build-rootfs.sh"; }
+step_rootfs() { "$PKG/vm/build-rootfs.sh" ${SCEAU_SMOKE_FAST:+--update}; }
 
 nspawn_leader() {
   # The container's systemd: nspawn forks once more inside its namespaces.
@@ -78,7 +81,11 @@ nspawn_leader() {
   leader=$(pgrep -P "$inner" 2>/dev/null | head -n 1)
   echo "${leader:-$inner}"
 }
-in_nspawn() { nsenter -t "$(nspawn_leader)" -m -u -i -n -p "$@"; }
+in_nspawn() {
+  nsenter -t "$(nspawn_leader)" -m -u -i -n -p \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root "$@"
+}
+as_sceau() { in_nspawn runuser -u sceau -- "$@"; }
 stop_nspawn() {
   kill -TERM "$NSPAWN_PID" 2>/dev/null || true
   i=0
@@ -88,44 +95,77 @@ stop_nspawn() {
 }
 
 boot_rootfs() {
-  # $1: the hub's port. Boots the rootfs on the host's network with a throwaway
-  # overlay (the rootfs stays as built), with the hub enabled for this boot only.
+  # $1: the hub's port. Boots the rootfs on the host's network, with a throwaway
+  # overlay (the rootfs stays as built), and waits until the boot is finished.
   [ -x "$ROOTFS/opt/sceau/bin/sceau" ] || die "no rootfs: run the rootfs step first"
   printf 'SCEAU_HUB_OPTS="--host 127.0.0.1 --port %s"\n' "$1" >"$LOG/hub.env"
+  t_boot=$(now)
+  rm -f "$LOG/state"
   systemd-nspawn -q -b --register=no --keep-unit --volatile=overlay \
-    --bind-ro="$LOG/hub.env:/etc/sceau/hub.env" -D "$ROOTFS" \
-    systemd.wants=sceau-hub.service >"$LOG/nspawn.console" 2>&1 &
+    --bind-ro="$LOG/hub.env:/etc/sceau/hub.env" -D "$ROOTFS" >"$LOG/nspawn.console" 2>&1 &
   NSPAWN_PID=$!
+  i=0
+  until [ -n "$(nspawn_leader)" ] && in_nspawn systemctl is-system-running --wait >"$LOG/state" 2>/dev/null ||
+    [ "$(cat "$LOG/state" 2>/dev/null)" = degraded ]; do
+    kill -0 "$NSPAWN_PID" 2>/dev/null || die "systemd-nspawn stopped: $(tail -n 5 "$LOG/nspawn.console")"
+    i=$((i + 1)) && [ $i -lt 300 ] || die "the rootfs did not finish booting in 60 s"
+    sleep 0.2
+  done
+  state=$(cat "$LOG/state")
+  [ "$state" = running ] || { in_nspawn systemctl --failed --no-pager || true; die "the booted system is $state"; }
+  echo "booted to 'running' in $(since "$t_boot") s"
+}
+
+hub_in_rootfs() {
+  # $1: port. `hub init` as sceau, then the unit as shipped; the CA lands in $LOG.
+  as_sceau sceau hub init --data /var/lib/sceau/hub >/dev/null
+  in_nspawn systemctl start sceau-hub.service
+  in_nspawn cat /var/lib/sceau/hub/keys/ca.pem >"$LOG/rootfs-hub-ca.pem"
+  wait_healthz "https://127.0.0.1:$1/healthz" 30 --cacert "$LOG/rootfs-hub-ca.pem"
+  echo
+  state=$(in_nspawn systemctl is-active sceau-hub.service || true)
+  [ "$state" = active ] || { in_nspawn systemctl status --no-pager sceau-hub.service || true; die "sceau-hub.service is $state"; }
 }
 
 step_nspawn() {
   port=$(free_port)
-  t0=$(now)
   boot_rootfs "$port"
-  wait_healthz "http://127.0.0.1:$port/healthz" 60
-  echo " (boot to /healthz: $(since "$t0") s)"
-  state=$(in_nspawn systemctl is-active sceau-hub.service || true)
-  [ "$state" = active ] || { in_nspawn systemctl status --no-pager sceau-hub.service || true; die "sceau-hub.service is $state"; }
-  system=$(in_nspawn systemctl is-system-running || true)
-  [ "$system" = running ] || { in_nspawn systemctl --failed --no-pager || true; die "the booted system is $system"; }
-  in_nspawn systemctl show -p ConditionResult sceau-gateway.service | grep -q '=no' ||
-    die "sceau-gateway.service did not wait for an enrolled gateway"
-  echo "sceau-hub.service active, system running, sceau-gateway.service waiting for enrollment"
+  in_nspawn systemctl show -p ConditionResult sceau-hub.service sceau-gateway.service |
+    grep -c '=no' | grep -qx 2 || die "the units did not wait for hub init / gateway enrollment"
+  t0=$(now)
+  hub_in_rootfs "$port"
+  echo "hub init + start to /healthz over TLS: $(since "$t0") s"
+  in_nspawn systemctl start sceau-hub-purge.service
+  in_nspawn systemctl is-failed -q sceau-hub-purge.service && die "sceau-hub-purge.service failed"
+  state=$(in_nspawn systemctl is-system-running || true)
+  [ "$state" = running ] || { in_nspawn systemctl --failed --no-pager || true; die "the system is $state"; }
+  echo "units waited for init; sceau-hub.service active over TLS; purge ran; system running"
   stop_nspawn
+}
+
+podman_hub() {
+  # $1: name (container and volume); $2: host port. A hub from the image, initialised
+  # by a one-shot container, served read-only; its CA lands in $LOG/$1-ca.pem.
+  CONTAINERS="$CONTAINERS $1"
+  VOLUMES="$VOLUMES $1"
+  podman volume create "$1" >/dev/null
+  podman run --rm --no-healthcheck -v "$1:/var/lib/sceau" "$IMAGE" hub init --data /var/lib/sceau >/dev/null
+  # --health-interval=disable: no systemd timer here; the check is run by hand below.
+  podman run -d --name "$1" --read-only --cap-drop=all --security-opt=no-new-privileges \
+    --health-interval=disable -v "$1:/var/lib/sceau" -p "127.0.0.1:$2:8443" "$IMAGE" >/dev/null 2>&1
+  podman run --rm --no-healthcheck -v "$1:/var/lib/sceau" --entrypoint cat "$IMAGE" \
+    /var/lib/sceau/keys/ca.pem >"$LOG/$1-ca.pem"
+  wait_healthz "https://127.0.0.1:$2/healthz" 30 --cacert "$LOG/$1-ca.pem" || { podman logs "$1" >&2; return 1; }
+  echo
 }
 
 step_podman() {
   podman_env
   port=$(free_port)
   name=sceau-smoke-hub-$$
-  CONTAINERS="$CONTAINERS $name"
-  VOLUMES="$VOLUMES $name"
-  podman volume create "$name" >/dev/null
-  # --health-interval=disable: no systemd timer here; the check is run by hand below.
-  podman run -d --name "$name" --read-only --cap-drop=all --security-opt=no-new-privileges \
-    --health-interval=disable -v "$name:/var/lib/sceau" -p "127.0.0.1:$port:8080" "$IMAGE" >/dev/null 2>&1
-  wait_healthz "http://127.0.0.1:$port/healthz" 30 || { podman logs "$name" >&2; return 1; }
-  echo
+  t0=$(now)
+  podman_hub "$name" "$port"
+  echo "hub init + start to /healthz over TLS: $(since "$t0") s"
   podman healthcheck run "$name" 2>/dev/null
   podman exec "$name" sh -c 'touch /opt/sceau/x 2>/dev/null && echo "root filesystem writable!" && exit 1; id -un' |
     grep -qx sceau || die "the container does not run as sceau on a read-only root"
@@ -136,12 +176,56 @@ step_podman() {
 }
 
 step_enroll() {
+  # A hub outside (the image, under podman) and two gateways inside images: one in the
+  # rootfs (the .deb, its unit as shipped), one in the container image.
   podman_env
-  if ! podman run --rm --health-interval=disable "$IMAGE" gateway enroll --help >/dev/null 2>&1; then
-    echo "SKIP: the image has no 'sceau gateway enroll' yet"
-    return 3
-  fi
-  die "the enroll step is not written yet: sceau gateway enroll has landed, see packaging/README.md"
+  hub_port=$(free_port)
+  hub=sceau-smoke-enroll-hub-$$
+  podman_hub "$hub" "$hub_port"
+  H="podman exec $hub sceau"
+  $H hub org add --data /var/lib/sceau --type SI --siret 21930066200016 --branch 93066 --name "Commune"
+  $H hub org add --data /var/lib/sceau --type SI --siret 22930008201453 --branch 93 --name "Departement"
+  token_a=$($H hub enrollment-token 21930066200016/93066 --data /var/lib/sceau 2>/dev/null)
+  token_b=$($H hub enrollment-token 22930008201453/93 --data /var/lib/sceau 2>/dev/null)
+  hub_url="https://127.0.0.1:$hub_port"
+
+  t0=$(now)
+  gw_a=$(free_port)
+  boot_rootfs "$(free_port)"
+  in_nspawn sh -c 'cat >/run/hub-ca.pem' <"$LOG/$hub-ca.pem"
+  as_sceau sceau gateway init --org 21930066200016/93066 --data /var/lib/sceau/gateway \
+    --listen "127.0.0.1:$gw_a"
+  as_sceau sceau gateway enroll --data /var/lib/sceau/gateway --hub "$hub_url" --token "$token_a" \
+    --hub-ca /run/hub-ca.pem
+  in_nspawn systemctl start sceau-gateway.service
+  wait_healthz "http://127.0.0.1:$gw_a/healthz" 30 || { in_nspawn journalctl -u sceau-gateway --no-pager | tail -n 20; return 1; }
+  echo
+  state=$(in_nspawn systemctl is-active sceau-gateway.service || true)
+  [ "$state" = active ] || die "sceau-gateway.service is $state"
+  echo "gateway in the rootfs: enrolled and serving in $(since "$t0") s"
+
+  t0=$(now)
+  gw_b=$(free_port)
+  gw=sceau-smoke-enroll-gw-$$
+  CONTAINERS="$CONTAINERS $gw"
+  VOLUMES="$VOLUMES $gw"
+  podman volume create "$gw" >/dev/null
+  G="podman run --rm --no-healthcheck --network host -v $gw:/var/lib/sceau -v $LOG/$hub-ca.pem:/run/hub-ca.pem:ro $IMAGE"
+  $G gateway init --org 22930008201453/93 --data /var/lib/sceau --listen "127.0.0.1:$gw_b"
+  $G gateway enroll --data /var/lib/sceau --hub "$hub_url" --token "$token_b" --hub-ca /run/hub-ca.pem
+  podman run -d --name "$gw" --read-only --cap-drop=all --security-opt=no-new-privileges \
+    --health-interval=disable --network host -v "$gw:/var/lib/sceau" "$IMAGE" \
+    gateway run --data /var/lib/sceau >/dev/null 2>&1
+  wait_healthz "http://127.0.0.1:$gw_b/healthz" 30 || { podman logs "$gw" >&2; return 1; }
+  echo
+  podman healthcheck run "$gw" 2>/dev/null
+  echo "gateway in the container image: enrolled and serving in $(since "$t0") s"
+
+  $H hub gateway list --data /var/lib/sceau | tee "$LOG/gateways"
+  [ "$(grep -c -e 21930066200016 -e 22930008201453 "$LOG/gateways")" = 2 ] ||
+    die "the hub does not list both gateways"
+  stop_nspawn
+  echo "two gateways (rootfs + image) enrolled with the hub (image) over mTLS"
 }
 
 # --- the run ---------------------------------------------------------------------

@@ -1,15 +1,17 @@
 """The container's health check: GET /healthz on the service, exit 0 if it answers 200.
 
 Where to ask is read from the service's own command line (the container's sceau
-process): ``--port`` (default 8080) and the role. A hub serves only HTTPS, with the
-certificate its CA (``<data>/keys/ca.pem``) issued for localhost and 127.0.0.1; a
-gateway's LAN API is plain HTTP. SCEAU_HEALTHZ_URL (and SCEAU_HEALTHZ_CA, a CA file
-for an https URL) override that. Standard library only: it runs with the image's
+process). A hub serves only HTTPS, on ``--port`` (default 8443), with the certificate
+its CA (``<data>/keys/ca.pem``) issued for localhost and 127.0.0.1 among others. A
+gateway's LAN API is plain HTTP, on ``--port`` or else the ``lan_port`` of its
+``<data>/gateway.json`` (default 8080). SCEAU_HEALTHZ_URL (and SCEAU_HEALTHZ_CA, a CA
+file for an https URL) override all that. Standard library only: it runs with the image's
 Python, beside the service.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import sys
@@ -44,10 +46,15 @@ def target() -> tuple[str, str | None]:
     if url := os.environ.get("SCEAU_HEALTHZ_URL"):
         return url, os.environ.get("SCEAU_HEALTHZ_CA")
     args = _service_args()
-    port = _option(args, "--port") or "8080"
+    data = Path(_option(args, "--data") or "/var/lib/sceau")
+    port = _option(args, "--port")
     if "hub" in args:
-        data = Path(_option(args, "--data") or "/var/lib/sceau")
-        return f"https://127.0.0.1:{port}/healthz", str(data / "keys" / "ca.pem")
+        return f"https://127.0.0.1:{port or 8443}/healthz", str(data / "keys" / "ca.pem")
+    if port is None:
+        try:
+            port = str(json.loads((data / "gateway.json").read_text())["lan_port"])
+        except (OSError, ValueError, KeyError):
+            port = "8080"
     return f"http://127.0.0.1:{port}/healthz", None
 
 

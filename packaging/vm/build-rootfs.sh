@@ -6,24 +6,40 @@
 # First boot: the gateway unit waits (ConditionPathExists) until `sceau gateway init`
 # and `sceau gateway enroll` have written /var/lib/sceau/gateway/enrollment.json.
 #
-#   packaging/vm/build-rootfs.sh [DEB]   DEB defaults to the one packaging/deb.sh made
+#   packaging/vm/build-rootfs.sh [DEB]            DEB: by default the one deb.sh made
+#   packaging/vm/build-rootfs.sh --update [DEB]   only upgrade the package in the
+#                                                 rootfs already built (seconds)
 set -eu
 . "$(dirname "$0")/../lib.sh"
 need_root "packaging/vm/build-rootfs.sh"
+UPDATE=""
+[ "${1:-}" = --update ] && UPDATE=1 && shift
 DEB=${1:-$(ls -t "$BUILD"/sceau_*_amd64.deb 2>/dev/null | head -n 1)}
 [ -f "$DEB" ] || die "no .deb: run packaging/deb.sh first"
 ROOTFS="$BUILD/vm/rootfs"
 mkdir -p "$BUILD/vm"
+
+install_deb() {
+  cp "$DEB" "$ROOTFS/tmp/sceau.deb"
+  in_chroot "$ROOTFS" dpkg -i /tmp/sceau.deb >>"$ROOTFS.log" 2>&1 ||
+    { tail -n 20 "$ROOTFS.log" >&2; die "dpkg -i failed in the rootfs"; }
+  rm -f "$ROOTFS/tmp/sceau.deb"
+}
+
+if [ -n "$UPDATE" ] && [ -x "$ROOTFS/opt/sceau/bin/sceau" ]; then
+  say "upgrading the package in $ROOTFS to $(basename "$DEB")"
+  install_deb
+  "$PKG/systemd/verify.sh" --root "$ROOTFS" >/dev/null
+  say "rootfs $ROOTFS: $(du -sh "$ROOTFS" | cut -f1)"
+  exit 0
+fi
 
 say "debootstrap $SUITE into $ROOTFS"
 debootstrap_rootfs "$ROOTFS" systemd,systemd-sysv,dbus,python3,adduser,ca-certificates,iproute2,procps
 slim_rootfs "$ROOTFS"
 
 say "installing $(basename "$DEB")"
-cp "$DEB" "$ROOTFS/tmp/sceau.deb"
-in_chroot "$ROOTFS" dpkg -i /tmp/sceau.deb >>"$ROOTFS.log" 2>&1 ||
-  { tail -n 20 "$ROOTFS.log" >&2; die "dpkg -i failed in the rootfs"; }
-rm -f "$ROOTFS/tmp/sceau.deb"
+install_deb
 
 say "configuring: hostname, network, first-boot notice, enabled units"
 echo sceau >"$ROOTFS/etc/hostname"
