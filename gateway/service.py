@@ -27,6 +27,8 @@ from gateway.checkpoints import CheckpointGap
 from gateway.identity import link_ssl_context
 from gateway.lan import make_lan_app
 from gateway.link_client import LinkClient
+from gateway.metrics import ERRORS as METRICS_ERRORS
+from gateway.metrics import metrics_routes
 from gateway.outbox import Outbox, OutboxState, backoff, outbox_state
 from gateway.pull import Puller
 from gateway.push import Pusher
@@ -149,7 +151,9 @@ class GatewayService:
     async def start(self, *, serve_lan: bool = True) -> None:
         runtime = self.runtime
         if serve_lan:
-            self._runner = web.AppRunner(make_lan_app(runtime), access_log=None)
+            app = make_lan_app(runtime, route_tables=[metrics_routes])
+            app[METRICS_ERRORS] = lambda: (self.puller.last_error, self.trust_error)
+            self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(
                 self._runner, runtime.settings.lan_host, runtime.settings.lan_port, backlog=1024

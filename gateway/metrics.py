@@ -1,0 +1,221 @@
+"""Prometheus ``GET /metrics`` for the gateway, computed from the stores at scrape time.
+
+Every figure is read from ``gateway.db``, the journal and the certificates when the
+scrape comes, so nothing in the exchange code counts anything, and a restart loses no
+figure (the queues and counts are durable). The two error flags (TSA or witness,
+the hub's feed) are the running service's last attempt, given by ``errors``.
+
+Access (DESIGN.md: nothing unauthenticated but health): ``/metrics`` answers a peer on
+loopback (a node exporter or an agent on the machine), or any peer presenting
+``Authorization: Bearer <token>`` where the token is the content of
+``keys/metrics.token`` (created with ``sceau gateway metrics-token``). Anything else
+gets 403 (or 401 with a wrong token). The figures carry no personal data: counts by
+démarche and status, queue depths, certificate days left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+from cryptography import x509
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+from gateway.lan import RUNTIME
+from gateway.runtime import GatewayRuntime
+from gateway.settings import GatewayPaths
+from gateway.tables import GatewayTables
+from hubee.store import StoreTx
+
+ErrorSource = Callable[[], tuple[str | None, str | None]]
+ERRORS: web.AppKey[ErrorSource] = web.AppKey("gateway.metrics.errors")
+metrics_routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class DossierCount:
+    direction: str  # "out": sent by this organisation; "in": received from another
+    process: str
+    status: str
+    count: int
+
+
+@dataclass(frozen=True)
+class MetricsSnapshot:
+    dossiers: tuple[DossierCount, ...]
+    outbox: dict[str, int]
+    outbox_retries: int
+    journal_size: int
+    journal_waiting: int
+    checkpoints: int
+    unstamped: int
+    unwitnessed: int
+    feed_cursor: int
+    cert_days_left: dict[str, float] = field(default_factory=dict)
+    hub_error: bool = False
+    trust_error: bool = False
+
+
+def _db_figures(
+    tx: StoreTx, org: tuple[str, str]
+) -> tuple[tuple[DossierCount, ...], dict[str, int], int, int]:
+    conn = GatewayTables.of(tx).conn
+    rows = conn.execute(
+        "SELECT CASE WHEN o.company_register = ? AND o.branch_code = ? THEN 'out' ELSE 'in' END,"
+        " f.process_code, c.status, count(*) FROM cases c JOIN folders f ON f.id = c.folder_id"
+        " JOIN organizations o ON o.id = f.transmitter_org_id GROUP BY 1, 2, 3",
+        org,
+    ).fetchall()
+    dossiers = tuple(DossierCount(str(d), str(p), str(s), int(n)) for d, p, s, n in rows)
+    outbox = {"pending": 0, "failed": 0, "done": 0}
+    outbox.update(
+        {
+            str(s): int(n)
+            for s, n in conn.execute("SELECT state, count(*) FROM gw_link_outbox GROUP BY state")
+        }
+    )
+    retries = int(
+        conn.execute("SELECT coalesce(sum(attempts), 0) FROM gw_link_outbox").fetchone()[0]
+    )
+    cursor = GatewayTables.of(tx).state("feed_cursor")
+    return dossiers, outbox, retries, int(cursor or 0)
+
+
+def certificate_days_left(paths: GatewayPaths, *, now: datetime) -> dict[str, float]:
+    """Days until each of our certificates (and the pinned hub CA) expires; absent: skipped."""
+    out: dict[str, float] = {}
+    for name, path in (
+        ("tls", paths.tls_cert),
+        ("seal", paths.seal_cert),
+        ("hub-ca", paths.hub_ca),
+    ):
+        try:
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        out[name] = (cert.not_valid_after_utc - now).total_seconds() / 86400
+    return out
+
+
+async def snapshot(
+    runtime: GatewayRuntime, *, now: datetime, errors: ErrorSource | None = None
+) -> MetricsSnapshot:
+    settings = runtime.settings
+    org = (settings.company_register, settings.branch_code)
+    dossiers, outbox, retries, cursor = await runtime.store.read(lambda tx: _db_figures(tx, org))
+    gap = await runtime.checkpoints.gap()
+    hub_error, trust_error = errors() if errors is not None else (None, None)
+    return MetricsSnapshot(
+        dossiers=dossiers,
+        outbox=outbox,
+        outbox_retries=retries,
+        journal_size=gap.journal_size,
+        journal_waiting=await runtime.drain.pending(),
+        checkpoints=gap.checkpoints,
+        unstamped=gap.unstamped,
+        unwitnessed=gap.unwitnessed,
+        feed_cursor=cursor,
+        cert_days_left=await asyncio.to_thread(certificate_days_left, settings.paths, now=now),
+        hub_error=hub_error is not None,
+        trust_error=trust_error is not None,
+    )
+
+
+def exposition(snap: MetricsSnapshot) -> bytes:
+    """The Prometheus text format of one snapshot (a fresh registry per scrape)."""
+    reg = CollectorRegistry(auto_describe=False)
+
+    def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
+        return Gauge(f"sceau_gateway_{name}", doc, labels, registry=reg)
+
+    dossiers = gauge(
+        "dossiers",
+        "Cases here, by direction (out: sent, in: received), démarche and status.",
+        ("direction", "process", "status"),
+    )
+    for d in snap.dossiers:
+        dossiers.labels(d.direction, d.process, d.status).set(d.count)
+    outbox = gauge(
+        "outbox_items", "Work for the hub, by state (pending is the queue depth).", ("state",)
+    )
+    for state, n in snap.outbox.items():
+        outbox.labels(state).set(n)
+    gauge(
+        "outbox_retries", "Failed attempts recorded on outbox items (each was retried or refused)."
+    ).set(snap.outbox_retries)
+    gauge("journal_entries", "Entries in the Merkle journal.").set(snap.journal_size)
+    gauge("journal_outbox_entries", "Journal entries committed but not yet in the journal.").set(
+        snap.journal_waiting
+    )
+    gauge("checkpoints", "Signed checkpoints.").set(snap.checkpoints)
+    gauge("checkpoints_unstamped", "Checkpoints waiting for their RFC 3161 time-stamp.").set(
+        snap.unstamped
+    )
+    gauge("checkpoints_unwitnessed", "Checkpoints waiting for the hub's cosignature.").set(
+        snap.unwitnessed
+    )
+    gauge("feed_cursor", "Last feed item processed.").set(snap.feed_cursor)
+    gauge("hub_feed_error", "1 when the last long-poll of the hub's feed failed.").set(
+        int(snap.hub_error)
+    )
+    gauge("tsa_witness_error", "1 when the last time-stamp or cosignature attempt failed.").set(
+        int(snap.trust_error)
+    )
+    days = gauge("certificate_days_left", "Days before the certificate expires.", ("certificate",))
+    for name, left in snap.cert_days_left.items():
+        days.labels(name).set(round(left, 3))
+    return generate_latest(reg)
+
+
+def metrics_token_path(paths: GatewayPaths) -> Path:
+    return paths.keys / "metrics.token"
+
+
+def create_metrics_token(paths: GatewayPaths) -> str:
+    """A new bearer token for remote scrapers (0600); replaces the previous one."""
+    token = secrets.token_urlsafe(32)
+    path = metrics_token_path(paths)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    with open(tmp, "x", encoding="ascii") as out:
+        tmp.chmod(0o600)
+        out.write(token + "\n")
+    tmp.replace(path)
+    return token
+
+
+def _loopback(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _authorised(request: web.Request, paths: GatewayPaths) -> int:
+    """0 if allowed, else the HTTP status to answer."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        try:
+            expected = metrics_token_path(paths).read_text("ascii").strip()
+        except OSError:
+            return 401
+        return 0 if expected and hmac.compare_digest(header[7:].strip(), expected) else 401
+    return 0 if _loopback(request.remote) else 403
+
+
+@metrics_routes.get("/metrics")
+async def get_metrics(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    denied = await asyncio.to_thread(_authorised, request, runtime.settings.paths)
+    if denied:
+        text = "metrics: loopback only, or Authorization: Bearer <keys/metrics.token>"
+        return web.Response(status=denied, text=text)
+    snap = await snapshot(runtime, now=runtime.deps.clock(), errors=request.app.get(ERRORS))
+    return web.Response(body=exposition(snap), headers={"Content-Type": CONTENT_TYPE_LATEST})
