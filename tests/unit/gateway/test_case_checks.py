@@ -34,8 +34,14 @@ HUB = HubPki.create()
 
 def _sealer(org: str) -> SealingIdentity:
     signer = FileSigner.generate()
+    # Issued as of NOW (module import): the seals below are dated NOW, and a long
+    # suite may run this test minutes after import.
     cert = HUB.pki.root.issue(
-        signer.public_key(), common_name="seal", organization=org, profile=CertProfile.SEAL
+        signer.public_key(),
+        common_name="seal",
+        organization=org,
+        profile=CertProfile.SEAL,
+        now=NOW,
     )
     return SealingIdentity(signer, cert)
 

@@ -14,7 +14,9 @@ from trust.keys import FileSigner, KeyAlgorithm, load_private_key, write_private
 from trust.pki import CertificateAuthority, CertProfile, make_csr, validate_chain
 from trust.throwaway_pki import ThrowawayPki
 
-NOW = dt.datetime.now(dt.UTC)
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def test_keys_are_written_0600_and_lax_modes_are_refused(tmp_path: Path) -> None:
@@ -55,7 +57,7 @@ def test_issue_from_csr_for_every_profile(algorithm: KeyAlgorithm) -> None:
         cert = ca.issue_from_csr(
             csr, profile=profile, common_name="Mairie", organization="21750001600019"
         )
-        result = validate_chain(cert, anchors=[ca.certificate], at_time=NOW, profile=profile)
+        result = validate_chain(cert, anchors=[ca.certificate], at_time=_now(), profile=profile)
         assert result.ok, result.reasons
         ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
         assert ku.content_commitment is (profile is CertProfile.SEAL)
@@ -67,16 +69,16 @@ def test_issue_from_csr_for_every_profile(algorithm: KeyAlgorithm) -> None:
 def test_wrong_profile_wrong_anchor_and_wrong_time_are_refused(pki: ThrowawayPki) -> None:
     seal = pki.seal.certificate
     assert not validate_chain(
-        seal, anchors=[pki.root.certificate], at_time=NOW, profile=CertProfile.TSA
+        seal, anchors=[pki.root.certificate], at_time=_now(), profile=CertProfile.TSA
     ).ok
     other = CertificateAuthority.create_root("Other")
-    refused = validate_chain(seal, anchors=[other.certificate], at_time=NOW)
+    refused = validate_chain(seal, anchors=[other.certificate], at_time=_now())
     assert not refused.ok and "no signature path" in refused.reasons[0]
     late = validate_chain(
-        seal, anchors=[pki.root.certificate], at_time=NOW + dt.timedelta(days=5000)
+        seal, anchors=[pki.root.certificate], at_time=_now() + dt.timedelta(days=5000)
     )
     assert not late.ok and any("valid" in r for r in late.reasons)
-    assert not validate_chain(seal, anchors=[], at_time=NOW).ok
+    assert not validate_chain(seal, anchors=[], at_time=_now()).ok
 
 
 def test_intermediate_chains_validate_and_a_leaf_cannot_issue() -> None:
@@ -85,15 +87,15 @@ def test_intermediate_chains_validate_and_a_leaf_cannot_issue() -> None:
     signer = FileSigner.generate()
     leaf = sub.issue(signer.public_key(), common_name="leaf", profile=CertProfile.SEAL)
     assert validate_chain(
-        leaf, anchors=[root.certificate], intermediates=[sub.certificate], at_time=NOW
+        leaf, anchors=[root.certificate], intermediates=[sub.certificate], at_time=_now()
     ).ok
-    assert not validate_chain(leaf, anchors=[root.certificate], at_time=NOW).ok
+    assert not validate_chain(leaf, anchors=[root.certificate], at_time=_now()).ok
     fake_ca = CertificateAuthority(leaf, signer.private_key)
     victim = fake_ca.issue(
         FileSigner.generate().public_key(), common_name="x", profile=CertProfile.SEAL
     )
     result = validate_chain(
-        victim, anchors=[root.certificate], intermediates=[sub.certificate, leaf], at_time=NOW
+        victim, anchors=[root.certificate], intermediates=[sub.certificate, leaf], at_time=_now()
     )
     assert not result.ok and any("not a CA" in r for r in result.reasons)
 
