@@ -14,6 +14,8 @@
 #   enroll     a hub in the image (podman), and two gateways that enroll with it over
 #              mTLS and serve /healthz: one in the rootfs (its unit as shipped), one in
 #              the container image
+#   compose    (only when named) packaging/compose.yaml under podman-compose: a hub
+#              and two gateways that enroll by themselves
 #
 #   packaging/smoke.sh              every step
 #   packaging/smoke.sh nspawn podman   only these (they reuse what earlier runs built)
@@ -27,7 +29,7 @@ set -eu
 need_root "packaging/smoke.sh"
 ALL="tools wheelhouse units image deb rootfs nspawn podman enroll"
 if [ $# -gt 0 ]; then STEPS="$*"; else STEPS=$ALL; fi
-for s in $STEPS; do case " $ALL " in *" $s "*) ;; *) die "unknown step $s (steps: $ALL)" 2 ;; esac; done
+for s in $STEPS; do case " $ALL compose " in *" $s "*) ;; *) die "unknown step $s (steps: $ALL)" 2 ;; esac; done
 
 LOG="$BUILD/smoke"
 mkdir -p "$LOG"
@@ -226,6 +228,28 @@ step_enroll() {
     die "the hub does not list both gateways"
   stop_nspawn
   echo "two gateways (rootfs + image) enrolled with the hub (image) over mTLS"
+}
+
+step_compose() {
+  need podman-compose
+  podman_env
+  SCEAU_HUB_PORT=$(free_port) SCEAU_COMMUNE_PORT=$(free_port) SCEAU_DEPARTEMENT_PORT=$(free_port)
+  export SCEAU_HUB_PORT SCEAU_COMMUNE_PORT SCEAU_DEPARTEMENT_PORT
+  project=sceau-smoke-$$
+  compose="podman-compose -f $PKG/compose.yaml -p $project"
+  trap '$compose down -v >/dev/null 2>&1; podman network rm -f ${project}_default >/dev/null 2>&1' EXIT
+  $compose up -d >"$LOG/compose-up.log" 2>&1
+  i=0
+  until podman exec "${project}_hub_1" cat /var/lib/sceau/keys/ca.pem >"$LOG/compose-ca.pem" 2>/dev/null; do
+    i=$((i + 1)) && [ $i -lt 150 ] || die "the hub never made its CA"
+    sleep 0.2
+  done
+  wait_healthz "https://127.0.0.1:$SCEAU_HUB_PORT/healthz" 60 --cacert "$LOG/compose-ca.pem" && echo
+  wait_healthz "http://127.0.0.1:$SCEAU_COMMUNE_PORT/healthz" 60 && echo
+  wait_healthz "http://127.0.0.1:$SCEAU_DEPARTEMENT_PORT/healthz" 60 && echo
+  podman exec "${project}_hub_1" sceau hub gateway list --data /var/lib/sceau | tee "$LOG/compose-gateways"
+  [ "$(grep -c ' active ' "$LOG/compose-gateways")" = 2 ] || die "the hub does not list two active gateways"
+  echo "compose: hub and two gateways up and enrolled"
 }
 
 # --- the run ---------------------------------------------------------------------
