@@ -228,7 +228,10 @@ class Inbound:
                     await self._api.call("PATCH", path, json_body={"status": "RECEIVED"})
         except ApiRefused as exc:  # delivered all the same; the status is the API's business
             log.warning("could not acknowledge %s: %s", event_id or case_id, exc.message)
-        await self._delete_notification(note_id)
+        try:
+            await self._delete_notification(note_id)
+        except ApiRefused as exc:  # delivered: never report it failed; asked again next round
+            log.warning("could not delete notification %s: %s", note_id, exc.message)
 
     async def _delete_notification(self, note_id: str) -> None:
         try:

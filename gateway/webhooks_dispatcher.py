@@ -110,6 +110,7 @@ class WebhookDispatcher:
         assert self._api_base_url is not None and self._credentials is not None
         failures = 0
         last_prune = 0.0
+        known: set[str] = set()
         async with HubeeApi(self._api_base_url, self._credentials) as api:
             while True:
                 pause = self._poll_interval
@@ -119,7 +120,9 @@ class WebhookDispatcher:
                         n for n in notes if isinstance(n, dict) and isinstance(n.get("id"), str)
                     ]
                     for note in listed:
-                        await self.enqueue(note)
+                        if note["id"] not in known:  # listed last round: queued already
+                            await self.enqueue(note)
+                    known = {n["id"] for n in listed}
                     if self._clock() - last_prune > 3600:
                         last_prune = self._clock()
                         await asyncio.to_thread(

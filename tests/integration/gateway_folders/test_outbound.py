@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from tests.integration.gateway_folders.scene import (
     write_dossier,
 )
 from tests.integration.hub.world import CERTDC_FILES
+from tests.loopback_http import closed_port
 
 Run = Callable[..., None]
 
@@ -318,5 +320,36 @@ def test_the_same_dossier_dropped_again_is_not_a_second_folder(
         error = (root / "FAILED" / "twice.error").read_text()
         assert "already has a folder with externalId ER20190860001 and other content" in error
         assert "give it a new externalId" in error
+
+    certdc_run(scenario)
+
+
+def test_a_silent_api_keeps_the_dossier_until_one_answers(certdc_run: Run, tmp_path: Path) -> None:
+    root = tmp_path / "CERTDC"
+    nowhere = f"http://127.0.0.1:{closed_port()}"
+
+    def last_error() -> str | None:
+        conn = sqlite3.connect(root / ".sceau" / "state.db")
+        try:
+            row = conn.execute("SELECT last_error FROM outbound WHERE name = 'patient'").fetchone()
+        finally:
+            conn.close()
+        return None if row is None else row[0]
+
+    async def scenario(world: Certdc) -> None:
+        silent = FolderAdapter(fast_settings(root, Side.OSL), nowhere, world.osl)
+        async with running(silent.run()):
+            await until(lambda: silent.rounds > 0)
+            await asyncio.to_thread(write_dossier, root / "OUT" / "patient", certdc_metadata())
+            await until(lambda: "did not answer" in (last_error() or ""))
+            start = silent.rounds
+            await until(lambda: silent.rounds > start + 5)
+        assert listing(root / ".sceau" / "work") == ["patient"]
+        assert listing(root / "FAILED") == listing(root / "SENT") == []
+
+        answering = FolderAdapter(fast_settings(root, Side.OSL), world.hub.url, world.osl)
+        async with running(answering.run()):
+            await until(lambda: (root / "SENT" / "patient" / "receipt.json").is_file())
+        assert await world.journal_count("folder.created") == 1
 
     certdc_run(scenario)

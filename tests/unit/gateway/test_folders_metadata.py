@@ -146,7 +146,7 @@ def test_bytes_that_are_not_utf8_json_are_refused_plainly() -> None:
     assert header["externalId"] == "ER20190860001"  # a BOM, as Windows Notepad writes, is fine
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.binary(max_size=300)
     | st.recursive(
