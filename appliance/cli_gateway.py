@@ -41,6 +41,10 @@ T = TypeVar("T")
 _SUBCOMMANDS = {
     "folders": ("appliance.cli_gateway_folders", "folders"),
     "webhooks": ("appliance.cli_gateway_webhooks", "webhooks"),
+    "doctor": ("appliance.cli_gateway_ops", "doctor"),
+    "backup": ("appliance.cli_gateway_ops", "backup"),
+    "restore": ("appliance.cli_gateway_ops", "restore"),
+    "metrics-token": ("appliance.cli_gateway_ops", "metrics_token"),
 }
 
 
