@@ -58,8 +58,10 @@ rm -f "$ROOTFS/var/lib/dbus/machine-id"
 cat >"$ROOTFS/etc/motd" <<'MOTD'
 
 Sceau appliance. First boot (docs: /usr/share/doc/sceau/INSTALL.md):
-  sudo -u sceau sceau gateway init --org SIRET/BRANCH --data /var/lib/sceau/gateway
-  sudo -u sceau sceau gateway enroll --hub https://HUB --token TOKEN --data /var/lib/sceau/gateway
+  runuser -u sceau -- sceau gateway init --org SIRET/BRANCH --listen 0.0.0.0:8080 \
+      --data /var/lib/sceau/gateway
+  runuser -u sceau -- sceau gateway enroll --hub https://HUB:8443 --token TOKEN \
+      --hub-ca HUB-CA.pem --data /var/lib/sceau/gateway
   systemctl start sceau-gateway.service
 MOTD
 systemctl --root="$ROOTFS" enable sceau-gateway.service systemd-networkd.service >/dev/null 2>&1
