@@ -35,7 +35,7 @@ if [ $# -gt 0 ]; then STEPS="$*"; else STEPS=$ALL; fi
 for s in $STEPS; do case " $ALL compose qemu " in *" $s "*) ;; *) die "unknown step $s (steps: $ALL)" 2 ;; esac; done
 
 LOG="$BUILD/smoke"
-mkdir -p "$LOG"
+rm -rf "$LOG" && mkdir -p "$LOG"
 TABLE="$LOG/table"
 : >"$TABLE"
 IMAGE=localhost/sceau:latest
@@ -208,6 +208,17 @@ step_enroll() {
   state=$(in_nspawn systemctl is-active sceau-gateway.service || true)
   [ "$state" = active ] || die "sceau-gateway.service is $state"
   echo "gateway in the rootfs: enrolled and serving in $(since "$t0") s"
+  # Its new certificate opens the link API (mutual TLS), as its own calls will.
+  (umask 077 && in_nspawn cat /var/lib/sceau/gateway/keys/tls.key >"$LOG/gw-tls.key")
+  in_nspawn cat /var/lib/sceau/gateway/certs/tls.pem >"$LOG/gw-tls.pem"
+  curl -fsS --max-time 10 --cacert "$LOG/$hub-ca.pem" --cert "$LOG/gw-tls.pem" --key "$LOG/gw-tls.key" \
+    "$hub_url/link/v1/notifications?after=0&wait=0" || die "the gateway's certificate does not open the link API"
+  rm -f "$LOG/gw-tls.key"
+  echo
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$LOG/$hub-ca.pem" \
+    "$hub_url/link/v1/notifications?after=0&wait=0")
+  [ "$code" = 401 ] || [ "$code" = 403 ] || die "the link API answered $code without a client certificate"
+  echo "link API: 200 with the gateway's certificate, $code without one"
 
   t0=$(now)
   gw_b=$(free_port)
