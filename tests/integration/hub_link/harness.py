@@ -8,6 +8,7 @@ document.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -141,12 +142,15 @@ class LinkHub:
 
     async def gateway(self, ref: OrgRef, name: str | None = None) -> Gateway:
         """A gateway of ``ref``'s organisation, enrolled and connected over mTLS."""
-        gateway = Gateway.generate(self, ref, name or f"gw-{len(self.gateways)}")
+        # Key generation and key files are blocking work: off the loop the hub runs on.
+        gateway = await asyncio.to_thread(
+            Gateway.generate, self, ref, name or f"gw-{len(self.gateways)}"
+        )
         self.gateways.append(gateway)
         async with self.anonymous() as session:
             reply = await gateway.enroll(session, await self.token(ref))
         assert reply.status == 201, reply.body
-        gateway.connect()
+        await gateway.connect()
         return gateway
 
 
@@ -209,12 +213,16 @@ class Gateway:
     def tls_certificate(self) -> x509.Certificate:
         return load_certificates_pem(self.enrolled["tlsCertificate"].encode())[0]
 
-    def connect(self) -> None:
+    def tls_context(self) -> ssl.SSLContext:
+        """Write the TLS certificate and key (blocking) and build the client context."""
         cert = self.folder / "tls.pem"
         key = self.folder / "tls.key"
         cert.write_bytes(self.enrolled["tlsCertificate"].encode())
         write_private_key(key, self.tls.private_key, overwrite=True)
-        context = client_context(self.hub.ca_pem, cert, key)
+        return client_context(self.hub.ca_pem, cert, key)
+
+    async def connect(self) -> None:
+        context = await asyncio.to_thread(self.tls_context)
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
 
     async def call(self, method: str, path: str, **kw: Any) -> Reply:
@@ -345,12 +353,12 @@ async def running_link_hub(
     folder: Path, conformance: LinkConformance, **settings: Any
 ) -> AsyncIterator[LinkHub]:
     config = HubConfig(data_dir=folder / "hub", **settings)
-    create_identity(config, hosts=("localhost", "127.0.0.1"))
+    await asyncio.to_thread(create_identity, config, hosts=("localhost", "127.0.0.1"))
     clock = FakeClock(datetime.now(UTC))
     runtime = await HubRuntime.open(config, clock=clock)
     runner, port = await serve_hub(runtime, host="127.0.0.1", port=0)
     ca_pem = folder / "hub-ca.pem"
-    ca_pem.write_bytes(certificate_pem(runtime.identity.ca_certificate))
+    await asyncio.to_thread(ca_pem.write_bytes, certificate_pem(runtime.identity.ca_certificate))
     hub = LinkHub(f"https://127.0.0.1:{port}", runtime, clock, folder, conformance, ca_pem)
     directory = runtime.services.directory
     try:

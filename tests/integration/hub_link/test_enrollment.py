@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Callable
 from datetime import timedelta
@@ -66,8 +67,8 @@ def test_enrollment_issues_working_mtls_and_seal_certificates(link_run: LinkRun)
 def test_a_token_works_once_and_refusals_say_why(link_run: LinkRun) -> None:
     async def scenario(hub: LinkHub) -> None:
         token = await hub.token(DGS)
-        first = Gateway.generate(hub, DGS, "first")
-        second = Gateway.generate(hub, DGS, "second")
+        first = await asyncio.to_thread(Gateway.generate, hub, DGS, "first")
+        second = await asyncio.to_thread(Gateway.generate, hub, DGS, "second")
         async with hub.anonymous() as session:
             assert (await first.enroll(session, token)).status == 201
             used = await second.enroll(session, token)
@@ -98,7 +99,7 @@ def test_a_client_that_pins_another_ca_refuses_the_hub(
     link_run: LinkRun, make_pki: Callable[..., ThrowawayPki]
 ) -> None:
     async def scenario(hub: LinkHub) -> None:
-        other = make_pki()
+        other = await asyncio.to_thread(make_pki)
         other_ca = hub.folder / "other-ca.pem"
         other_ca.write_bytes(certificate_pem(other.root.certificate))
         connector = aiohttp.TCPConnector(ssl=client_context(other_ca))
@@ -131,7 +132,7 @@ def test_a_certificate_from_another_ca_gets_no_connection(
     link_run: LinkRun, make_pki: Callable[..., ThrowawayPki]
 ) -> None:
     async def scenario(hub: LinkHub) -> None:
-        foreign = make_pki()
+        foreign = await asyncio.to_thread(make_pki)
         cert = hub.folder / "foreign.pem"
         key = hub.folder / "foreign.key"
         cert.write_bytes(certificate_pem(foreign.tls_client.certificate))

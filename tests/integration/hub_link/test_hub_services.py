@@ -16,6 +16,7 @@ from tests.integration.hub_link.harness import (
 )
 from trust.checkpoint import SignedNote, verify_note
 from trust.journal import Journal
+from trust.journal_store import CheckpointRecord
 from trust.journal_verify import verify_journal
 from trust.tsp import TimeStamper
 from trust.tsp_verify import verify_timestamp_response
@@ -67,12 +68,15 @@ def test_the_hub_journals_checkpoints_and_timestamps_its_own_facts(
         assert stamp.ok, stamp.reasons
         assert await evidence.checkpoint() is None  # nothing new to cover
 
-        journal = Journal.open(hub.runtime.config.journal_path)
-        try:
-            kinds = [json.loads(journal.entry(i))["kind"] for i in range(journal.size)]
-            seqs = [json.loads(journal.entry(i))["data"]["seq"] for i in range(journal.size)]
-        finally:
-            journal.close()
+        def read_journal() -> tuple[list[str], list[int], bool]:
+            with Journal.open(hub.runtime.config.journal_path) as journal:
+                found = [json.loads(journal.entry(i)) for i in range(journal.size)]
+            result = verify_journal(
+                hub.runtime.config.journal_path, journal_keys=[identity.journal_key]
+            )
+            return [e["kind"] for e in found], [e["data"]["seq"] for e in found], result.ok
+
+        kinds, seqs, valid = await asyncio.to_thread(read_journal)
         for kind in (
             "gateway.enrolled",
             "folder.created",
@@ -84,10 +88,7 @@ def test_the_hub_journals_checkpoints_and_timestamps_its_own_facts(
             assert kind in kinds, kind
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
         assert evidence.position == seqs[-1]
-        result = verify_journal(
-            hub.runtime.config.journal_path, journal_keys=[identity.journal_key]
-        )
-        assert result.ok, result.reasons
+        assert valid
 
     link_run(scenario)
 
@@ -96,12 +97,13 @@ def test_the_evidence_journal_checkpoints_by_itself_after_n_entries(link_run: Li
     async def scenario(hub: LinkHub) -> None:
         await hub.gateway(DGS)  # a token and an enrollment: two facts, more than 1 entry
         journal_path = hub.runtime.config.journal_path
+
+        def latest_checkpoint() -> CheckpointRecord | None:
+            with Journal.open(journal_path) as journal:
+                return journal.latest_checkpoint()
+
         for _ in range(100):
-            journal = Journal.open(journal_path)
-            try:
-                latest = journal.latest_checkpoint()
-            finally:
-                journal.close()
+            latest = await asyncio.to_thread(latest_checkpoint)
             if latest is not None and latest.tsr is not None:
                 break
             await asyncio.sleep(0.05)

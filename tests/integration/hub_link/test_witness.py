@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,24 +27,33 @@ def entries(start: int, count: int, tag: str = "") -> list[bytes]:
 
 
 class GatewayJournal:
-    """The gateway's side: a real trust journal signed with its registered key."""
+    """The gateway's side: a real trust journal signed with its registered key.
+
+    SQLite and fsync are blocking: each step runs in a worker thread, off the loop
+    the hub runs on, with its own connection.
+    """
 
     def __init__(self, gateway: Gateway, path: Path, *, signer: FileSigner | None = None) -> None:
-        self.journal = Journal.open(path)
+        self.path = path
         self.signer = signer or gateway.journal
         self.origin = gateway.journal_key.name
 
-    def grow(self, count: int, tag: str = "") -> bytes:
-        start = self.journal.size
-        self.journal.append_many(entries(start, count, tag))
-        return self.journal.checkpoint(signer=self.signer, origin=self.origin, now=AT).note
+    def _grow(self, count: int, tag: str) -> bytes:
+        with Journal.open(self.path) as journal:
+            journal.append_many(entries(journal.size, count, tag))
+            return journal.checkpoint(signer=self.signer, origin=self.origin, now=AT).note
 
-    def body(self, note: bytes, from_size: int) -> dict[str, object]:
+    async def grow(self, count: int, tag: str = "") -> bytes:
+        return await asyncio.to_thread(self._grow, count, tag)
+
+    def _body(self, note: bytes, from_size: int) -> dict[str, object]:
         size = SignedNote.parse(note).checkpoint().size
-        proof = (
-            self.journal.consistency_proof(from_size, size).path if 0 < from_size <= size else ()
-        )
+        with Journal.open(self.path) as journal:
+            proof = journal.consistency_proof(from_size, size).path if 0 < from_size <= size else ()
         return {"note": note.decode(), "proof": [b64(h) for h in proof], "fromSize": from_size}
+
+    async def body(self, note: bytes, from_size: int) -> dict[str, object]:
+        return await asyncio.to_thread(self._body, note, from_size)
 
 
 def test_consistent_checkpoints_are_cosigned(link_run: LinkRun, tmp_path: Path) -> None:
@@ -51,25 +61,29 @@ def test_consistent_checkpoints_are_cosigned(link_run: LinkRun, tmp_path: Path) 
         gateway = await hub.gateway(SAINT_DENIS)
         journal = GatewayJournal(gateway, tmp_path / "gw-journal.db")
         witness = VerifierKey.parse(gateway.enrolled["witnessKey"])
-        first = journal.grow(5)
-        reply = await gateway.call("POST", "/link/v1/checkpoints", json_body=journal.body(first, 0))
+        first = await journal.grow(5)
+        reply = await gateway.call(
+            "POST", "/link/v1/checkpoints", json_body=await journal.body(first, 0)
+        )
         assert reply.status == 200, reply.body
         cosigned = reply.json()["note"].encode()
         checked = verify_note(
             cosigned, verifier_keys=[witness, gateway.journal_key], require_all=True
         )
         assert checked.ok, checked.reasons
-        again = await gateway.call("POST", "/link/v1/checkpoints", json_body=journal.body(first, 5))
+        again = await gateway.call(
+            "POST", "/link/v1/checkpoints", json_body=await journal.body(first, 5)
+        )
         assert again.status == 200 and again.json()["note"].encode() == cosigned
 
-        second = journal.grow(8)
+        second = await journal.grow(8)
         reply = await gateway.call(
-            "POST", "/link/v1/checkpoints", json_body=journal.body(second, 5)
+            "POST", "/link/v1/checkpoints", json_body=await journal.body(second, 5)
         )
         assert reply.status == 200, reply.body
         assert verify_note(reply.json()["note"].encode(), verifier_keys=[witness]).ok
         stale = await gateway.call(
-            "POST", "/link/v1/checkpoints", json_body=journal.body(second, 5)
+            "POST", "/link/v1/checkpoints", json_body=await journal.body(second, 5)
         )
         assert stale.status == 409 and "size 13" in stale.message
         records = await hub.runtime.link.gateways.listing()
@@ -85,29 +99,31 @@ def test_a_rewritten_history_is_refused_alerted_and_never_cosigned(
     async def scenario(hub: LinkHub) -> None:
         gateway = await hub.gateway(SAINT_DENIS)
         honest = GatewayJournal(gateway, tmp_path / "honest.db")
-        note = honest.grow(6)
-        ok = await gateway.call("POST", "/link/v1/checkpoints", json_body=honest.body(note, 0))
+        note = await honest.grow(6)
+        ok = await gateway.call(
+            "POST", "/link/v1/checkpoints", json_body=await honest.body(note, 0)
+        )
         assert ok.status == 200
 
         # A journal that rewrote its first six entries, then grew: its proof cannot hold.
         forked = GatewayJournal(gateway, tmp_path / "forked.db")
-        forked.grow(6, tag="-rewritten")
-        fork_note = forked.grow(4)
+        await forked.grow(6, tag="-rewritten")
+        fork_note = await forked.grow(4)
         refused = await gateway.call(
-            "POST", "/link/v1/checkpoints", json_body=forked.body(fork_note, 6)
+            "POST", "/link/v1/checkpoints", json_body=await forked.body(fork_note, 6)
         )
         assert refused.status == 409 and "inconsistent" in refused.message
 
         # The same size with another root; and a smaller size (a rollback).
         other = GatewayJournal(gateway, tmp_path / "other.db")
-        same_size = other.grow(6, tag="-other")
+        same_size = await other.grow(6, tag="-other")
         fork = await gateway.call(
-            "POST", "/link/v1/checkpoints", json_body=other.body(same_size, 6)
+            "POST", "/link/v1/checkpoints", json_body=await other.body(same_size, 6)
         )
         assert fork.status == 409 and "fork" in fork.message
         small = GatewayJournal(gateway, tmp_path / "small.db")
         rollback = await gateway.call(
-            "POST", "/link/v1/checkpoints", json_body=small.body(small.grow(3), 6)
+            "POST", "/link/v1/checkpoints", json_body=await small.body(await small.grow(3), 6)
         )
         assert rollback.status == 409 and "rollback" in rollback.message
 
@@ -130,9 +146,9 @@ def test_a_checkpoint_not_signed_by_the_registered_key_is_refused(
         stranger = GatewayJournal(
             gateway, tmp_path / "stranger.db", signer=FileSigner.generate(KeyAlgorithm.ED25519)
         )
-        note = stranger.grow(2)
+        note = await stranger.grow(2)
         refused = await gateway.call(
-            "POST", "/link/v1/checkpoints", json_body=stranger.body(note, 0)
+            "POST", "/link/v1/checkpoints", json_body=await stranger.body(note, 0)
         )
         assert refused.status == 400 and "journal key" in refused.message
         garbage = await gateway.call(
