@@ -82,4 +82,17 @@ rm -rf "$BUILD/check"
   "$PY" -c 'import sys; n, v = sys.argv[1].split("-")[:2]; print(f"{n}=={v}")' "$w"
 done) | sort >"$WH/requirements.txt"
 (cd "$WH" && sha256sum ./*.whl requirements.txt >SHA256SUMS)
+# Every wheel but sceau's should be pinned, in pyproject.toml or constraints.txt.
+"$PY" - "$WH/requirements.txt" "$REPO/pyproject.toml" "$PKG/constraints.txt" <<'EOF2'
+import re, sys, tomllib
+
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+pinned = {norm(d.split("==")[0]) for d in tomllib.load(open(sys.argv[2], "rb"))["project"]["dependencies"]}
+pinned |= {norm(line.split("==")[0]) for line in open(sys.argv[3]) if "==" in line}
+loose = [line.split("==")[0] for line in open(sys.argv[1]) if norm(line.split("==")[0]) not in pinned | {"sceau"}]
+if loose:
+    print(f"warning: not pinned: {', '.join(loose)}; run packaging/wheelhouse.sh --relock", file=sys.stderr)
+EOF2
 say "wheelhouse: $(ls "$WH"/*.whl | wc -l) wheels, $(du -sh "$WH" | cut -f1)"
