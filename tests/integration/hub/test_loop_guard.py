@@ -14,7 +14,7 @@ from tests.integration.hub.harness import run_guarded
 
 def test_a_blocked_loop_fails_the_test() -> None:
     async def blocking() -> None:
-        time.sleep(1.0)  # what a long synchronous SQLite or file call would do
+        time.sleep(3.0)  # what a long synchronous SQLite or file call would do
 
     with pytest.raises(AssertionError, match="the event loop was blocked"):
         run_guarded(blocking())
