@@ -149,18 +149,23 @@ step_nspawn() {
 }
 
 podman_hub() {
-  # $1: name (container and volume); $2: host port. A hub from the image, initialised
-  # by a one-shot container, served read-only; its CA lands in $LOG/$1-ca.pem.
+  # $1: name (container and volume); $2: host port; $3: the one name in its TLS
+  # certificate (default: hub init's localhost, 127.0.0.1, ::1). A hub from the image,
+  # initialised by a one-shot container, served read-only; its CA lands in $LOG/$1-ca.pem.
   CONTAINERS="$CONTAINERS $1"
   VOLUMES="$VOLUMES $1"
   podman volume create "$1" >/dev/null
-  podman run --rm --no-healthcheck -v "$1:/var/lib/sceau" "$IMAGE" hub init --data /var/lib/sceau >/dev/null
+  podman run --rm --no-healthcheck -v "$1:/var/lib/sceau" "$IMAGE" hub init --data /var/lib/sceau \
+    ${3:+--host "$3"} >/dev/null
   # --health-interval=disable: no systemd timer here; the check is run by hand below.
   podman run -d --name "$1" --read-only --cap-drop=all --security-opt=no-new-privileges \
     --health-interval=disable -v "$1:/var/lib/sceau" -p "127.0.0.1:$2:8443" "$IMAGE" >/dev/null 2>&1
   podman run --rm --no-healthcheck -v "$1:/var/lib/sceau" --entrypoint cat "$IMAGE" \
     /var/lib/sceau/keys/ca.pem >"$LOG/$1-ca.pem"
-  wait_healthz "https://127.0.0.1:$2/healthz" 30 --cacert "$LOG/$1-ca.pem" || { podman logs "$1" >&2; return 1; }
+  # (POSIX sh has no local variables: names here must not clash with the callers'.)
+  tls_name=${3:-127.0.0.1}
+  wait_healthz "https://$tls_name:$2/healthz" 30 --cacert "$LOG/$1-ca.pem" --resolve "$tls_name:$2:127.0.0.1" ||
+    { podman logs "$1" >&2; return 1; }
   echo
 }
 
@@ -169,7 +174,9 @@ step_podman() {
   port=$(free_port)
   name=sceau-smoke-hub-$$
   t0=$(now)
-  podman_hub "$name" "$port"
+  # A name other than 127.0.0.1, as in production: the image's health check asks
+  # 127.0.0.1 and must still pass.
+  podman_hub "$name" "$port" hub.smoke.test
   echo "hub init + start to /healthz over TLS: $(since "$t0") s"
   podman healthcheck run "$name" 2>/dev/null
   podman exec "$name" sh -c 'touch /opt/sceau/x 2>/dev/null && echo "root filesystem writable!" && exit 1; id -un' |

@@ -1,8 +1,10 @@
 """The container's health check: GET /healthz on the service, exit 0 if it answers 200.
 
 Where to ask is read from the service's own command line (the container's sceau
-process). A hub serves only HTTPS, on ``--port`` (default 8443), with the certificate
-its CA (``<data>/keys/ca.pem``) issued for localhost and 127.0.0.1 among others. A
+process). A hub serves only HTTPS, on ``--port`` (default 8443), with a certificate
+from its own CA (``<data>/keys/ca.pem``): the chain is checked against that CA, but
+not the name, as the certificate names what ``hub init --host`` was given, which need
+not include 127.0.0.1 (this is a liveness probe over loopback, not a client). A
 gateway's LAN API is plain HTTP, on ``--port`` or else the ``lan_port`` of its
 ``<data>/gateway.json`` (default 8080). SCEAU_HEALTHZ_URL (and SCEAU_HEALTHZ_CA, a CA
 file for an https URL) override all that. Standard library only: it runs with the image's
@@ -41,26 +43,31 @@ def _option(args: list[str], name: str) -> str | None:
     return None
 
 
-def target() -> tuple[str, str | None]:
-    """The URL to ask and the CA file to verify it with (None: the system's)."""
+def target() -> tuple[str, str | None, bool]:
+    """The URL to ask, the CA file to verify it with (None: the system's), and whether
+    the certificate must name the URL's host."""
     if url := os.environ.get("SCEAU_HEALTHZ_URL"):
-        return url, os.environ.get("SCEAU_HEALTHZ_CA")
+        return url, os.environ.get("SCEAU_HEALTHZ_CA"), True
     args = _service_args()
     data = Path(_option(args, "--data") or "/var/lib/sceau")
     port = _option(args, "--port")
     if "hub" in args:
-        return f"https://127.0.0.1:{port or 8443}/healthz", str(data / "keys" / "ca.pem")
+        ca = str(data / "keys" / "ca.pem")
+        return f"https://127.0.0.1:{port or 8443}/healthz", ca, False
     if port is None:
         try:
             port = str(json.loads((data / "gateway.json").read_text())["lan_port"])
         except (OSError, ValueError, KeyError):
             port = "8080"
-    return f"http://127.0.0.1:{port}/healthz", None
+    return f"http://127.0.0.1:{port}/healthz", None, True
 
 
 def main() -> int:
-    url, ca = target()
-    context = ssl.create_default_context(cafile=ca) if url.startswith("https:") else None
+    url, ca, check_name = target()
+    context = None
+    if url.startswith("https:"):
+        context = ssl.create_default_context(cafile=ca)
+        context.check_hostname = check_name
     try:
         with urllib.request.urlopen(url, timeout=4, context=context) as answer:  # noqa: S310
             return 0 if answer.status == 200 else 1
