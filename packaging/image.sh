@@ -40,9 +40,10 @@ context="$BUILD/image-context"
 rm -rf "$context" && mkdir -p "$context"
 cp -a "$WH" "$context/wheelhouse"
 cp "$PKG/container/healthcheck.py" "$context/"
-podman build --quiet --format docker --network=none --pull=never --build-arg BASE="$BASE" \
+podman build --quiet --layers=false --format docker --network=none --pull=never --build-arg BASE="$BASE" \
   --label "org.opencontainers.image.version=$VERSION" \
   -f "$PKG/Containerfile" -t "localhost/sceau:$VERSION" -t localhost/sceau:latest "$context" >/dev/null
-podman image prune -f >/dev/null 2>&1 || true
+# Only our own superseded images (dangling, with our label), never anyone else's.
+podman image prune -f --filter label=org.opencontainers.image.title=sceau >/dev/null 2>&1 || true
 say "image localhost/sceau:$VERSION: $(podman image inspect --format '{{ .Size }}' "localhost/sceau:$VERSION" |
   awk '{ printf "%.0f MB", $1 / 1e6 }')"
