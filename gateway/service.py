@@ -201,7 +201,10 @@ class GatewayService:
                 attempts += 1
                 self.trust_error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
                 log.warning("checkpoint time-stamp or witness failed: %s", self.trust_error)
-                await asyncio.sleep(backoff(attempts))
+                # Back off, but try again as soon as a new checkpoint exists: new
+                # entries mean the hub answers the gateway's other calls again.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(checkpoints.changed.wait(), backoff(attempts))
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(checkpoints.changed.wait(), 5.0)

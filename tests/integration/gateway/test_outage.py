@@ -8,6 +8,7 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from gateway.service import gateway_status
 from hub.app import serve_hub
@@ -26,6 +27,7 @@ from tests.integration.gateway.world import (
 from tests.unit.gateway.support import certdc_folder, deposit
 
 
+@pytest.mark.timeout(300)
 def test_the_queue_drains_when_the_hub_returns(tmp_path: Path) -> None:
     async def main() -> None:
         hub = await open_hub(tmp_path)
