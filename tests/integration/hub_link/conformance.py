@@ -10,31 +10,13 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from hub.routes_link_trust import openapi_document
-
-
-@dataclass
-class _Request:
-    host_url: str
-    path: str
-    method: str
-    body: bytes | None
-    content_type: str
-    parameters: RequestParameters
-
-
-@dataclass
-class _Response:
-    status_code: int
-    content_type: str
-    headers: Headers
-    data: bytes
+from tests.integration.hub.conformance import _Request, _Response
 
 
 class LinkConformance:
