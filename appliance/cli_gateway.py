@@ -45,6 +45,9 @@ _SUBCOMMANDS = {
     "backup": ("appliance.cli_gateway_ops", "backup"),
     "restore": ("appliance.cli_gateway_ops", "restore"),
     "metrics-token": ("appliance.cli_gateway_ops", "metrics_token"),
+    "rotate-keys": ("appliance.cli_gateway_rotate", "rotate_keys"),
+    "user": ("appliance.cli_gateway_console", "user"),
+    "console": ("appliance.cli_gateway_console", "console"),
 }
 
 
