@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from gateway.errors import GatewayConfigError, NotEnrolled
@@ -118,6 +118,97 @@ def _check_url(url: str, what: str) -> str:
     return url.rstrip("/")
 
 
+UNSEALED_FROM_HUB = ("accept", "refuse")
+MiB = 1024**2
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The mail relay the web console sends its messages and daily digest through."""
+
+    host: str
+    sender: str
+    port: int = 25
+    starttls: bool = False
+    username: str | None = None
+    password_file: Path | None = None  # the password is read from this file, never inline
+    digest_hour: int = 7  # local hour (0-23) of the daily digest
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise GatewayConfigError("console.smtp.host must not be empty")
+        if "@" not in self.sender:
+            raise GatewayConfigError(
+                f"console.smtp.sender {self.sender!r} is not an e-mail address"
+            )
+        if not 0 < self.port < 65536:
+            raise GatewayConfigError(f"console.smtp.port {self.port} is out of range")
+        if not 0 <= self.digest_hour <= 23:
+            raise GatewayConfigError(f"console.smtp.digest_hour {self.digest_hour} is not 0-23")
+        if self.password_file is not None and not isinstance(self.password_file, Path):
+            object.__setattr__(self, "password_file", Path(self.password_file))
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.password_file is not None:
+            out["password_file"] = str(self.password_file)
+        return out
+
+    @classmethod
+    def from_json(cls, doc: object) -> SmtpSettings:
+        return _build(cls, doc, "console.smtp", required=("host", "sender"))
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The gateway's web console (gateway/console/)."""
+
+    enabled: bool = True
+    secure_cookies: bool = False  # set true behind HTTPS
+    session_minutes: int = 480
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+    max_upload_bytes: int = 20 * MiB
+    smtp: SmtpSettings | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("session_minutes", "max_failed_logins", "lockout_minutes", "max_upload_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise GatewayConfigError(f"console.{name} must be an integer ≥ 1, not {value!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["smtp"] = None if self.smtp is None else self.smtp.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, doc: object) -> ConsoleSettings:
+        if isinstance(doc, dict) and isinstance(doc.get("smtp"), dict):
+            doc = {**doc, "smtp": SmtpSettings.from_json(doc["smtp"])}
+        return _build(cls, doc, "console")
+
+
+_T = TypeVar("_T")
+
+
+def _build(cls: type[_T], doc: object, where: str, required: tuple[str, ...] = ()) -> _T:
+    """``cls(**doc)``, refusing unknown and missing keys by name."""
+    if not isinstance(doc, dict):
+        raise GatewayConfigError(f"{where} must be a mapping of settings")
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise GatewayConfigError(f"{where} has unknown key(s): {', '.join(unknown)}")
+    for name in required:
+        if name not in doc:
+            raise GatewayConfigError(f"{where} lacks {name!r}")
+    try:
+        return cls(**doc)
+    except TypeError as exc:
+        raise GatewayConfigError(f"{where}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class GatewaySettings:
     """One gateway: whose it is, where its data is, how it talks to the hub."""
@@ -133,6 +224,9 @@ class GatewaySettings:
     tsa_url: str | None = None  # overrides the hub's TSA given at enrollment
     token_ttl_seconds: int = 3600
     max_attachment_bytes: int = 1024**3
+    # A case an operator sent straight to the hub's HubEE API, without a gateway seal.
+    unsealed_from_hub: str = "accept"
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     def __post_init__(self) -> None:
         parse_org(f"{self.company_register}/{self.branch_code}")
@@ -146,6 +240,13 @@ class GatewaySettings:
             raise GatewayConfigError("checkpoints need at least 1 entry and a positive interval")
         if self.token_ttl_seconds <= 0 or self.max_attachment_bytes <= 0:
             raise GatewayConfigError("token TTL and attachment size limit must be positive")
+        if self.unsealed_from_hub not in UNSEALED_FROM_HUB:
+            raise GatewayConfigError(
+                f"unsealed_from_hub {self.unsealed_from_hub!r} is not one of "
+                + ", ".join(UNSEALED_FROM_HUB)
+            )
+        if not isinstance(self.console, ConsoleSettings):
+            raise GatewayConfigError("console must be console settings")
 
     @property
     def paths(self) -> GatewayPaths:
@@ -158,6 +259,7 @@ class GatewaySettings:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         del out["data_dir"]
+        out["console"] = self.console.to_json()
         return out
 
     @classmethod
@@ -171,6 +273,8 @@ class GatewaySettings:
         for required in ("company_register", "branch_code"):
             if required not in doc:
                 raise GatewayConfigError(f"gateway.json lacks {required!r}")
+        if "console" in doc:
+            doc = {**doc, "console": ConsoleSettings.from_json(doc["console"])}
         try:
             return cls(data_dir=data_dir, **doc)
         except TypeError as exc:
