@@ -16,6 +16,9 @@ its upstream work commit together (or not at all). Append-only migrations.
 - ``gw_remote_events``: events pulled from the hub, by the hub's id (no duplicates).
 - ``gw_link_state``: small named values (the feed cursor).
 - ``gw_client_names``: the name given to each LAN client by ``sceau gateway client add``.
+- ``gw_console_users``, ``gw_console_roles``, ``gw_console_sessions`` (v2): the console's
+  accounts (argon2id hashes), their roles per démarche, and server-side sessions (the
+  SHA-256 of the cookie, never the cookie itself); see :mod:`gateway.console`.
 """
 
 from __future__ import annotations
@@ -105,4 +108,32 @@ CREATE TABLE gw_client_names (
 )
 """
 
-GATEWAY_SCHEMA = SchemaExtension("gateway", (_V1,))
+_V2 = """
+CREATE TABLE gw_console_users (
+    login TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    email TEXT,
+    password_hash TEXT NOT NULL,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE gw_console_roles (
+    login TEXT NOT NULL REFERENCES gw_console_users(login) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('agent', 'admin')),
+    process_code TEXT NOT NULL,
+    PRIMARY KEY (login, role, process_code)
+) WITHOUT ROWID;
+CREATE TABLE gw_console_sessions (
+    id_hash TEXT PRIMARY KEY,
+    login TEXT NOT NULL REFERENCES gw_console_users(login) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen REAL NOT NULL,
+    flash TEXT
+);
+CREATE INDEX gw_console_sessions_login ON gw_console_sessions (login)
+"""
+
+GATEWAY_SCHEMA = SchemaExtension("gateway", (_V1, _V2))
