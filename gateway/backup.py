@@ -228,8 +228,8 @@ def _plain_files(data_dir: Path) -> Iterator[Path]:
 
 def create_backup(data_dir: Path, target: Path, *, passphrase: str) -> BackupSummary:
     """Write the encrypted archive of ``data_dir`` to ``target`` (atomically, 0600)."""
-    if not (data_dir / "gateway.json").is_file():
-        raise GatewayConfigError(f"{data_dir} holds no gateway (no gateway.json)")
+    if not any((data_dir / name).is_file() for name in ("gateway.yaml", "gateway.json")):
+        raise GatewayConfigError(f"{data_dir} holds no gateway (no gateway.yaml)")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".backup-") as tmp:
         staging = Path(tmp) / "db"

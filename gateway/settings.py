@@ -1,8 +1,11 @@
 """The gateway's settings, as one frozen value, and the layout of its data directory.
 
-``sceau gateway init`` writes ``gateway.json`` in the data directory; ``enroll`` adds
-what the hub answered in ``enrollment.json``. Both are read strictly: an unknown key is
-refused, a missing one is named.
+``sceau gateway init`` writes ``gateway.yaml`` in the data directory (checked against
+:data:`gateway.config_schema.GATEWAY_SCHEMA`, errors located by file, line and key: see
+:mod:`gateway.config_file`); a data directory made before holds ``gateway.json``
+instead, still read (and written) as such. ``enroll`` adds what the hub answered in
+``enrollment.json``. Both are read strictly: an unknown key is refused, a missing one
+is named.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.errors import GatewayConfigError, NotEnrolled
+from gateway.settings_tasks import PurgeSettings, WatchedFolder, WebhooksSettings, build
 from hubee.model import OrgRef, OrgType
 
 
@@ -25,8 +29,25 @@ class GatewayPaths:
     root: Path
 
     @property
-    def settings(self) -> Path:
+    def settings_yaml(self) -> Path:
+        return self.root / "gateway.yaml"
+
+    @property
+    def legacy_settings(self) -> Path:
+        """``gateway.json``: the settings file of data directories made before YAML."""
         return self.root / "gateway.json"
+
+    @property
+    def settings(self) -> Path:
+        """The settings file in use: gateway.yaml, or a legacy gateway.json alone."""
+        if not self.settings_yaml.exists() and self.legacy_settings.exists():
+            return self.legacy_settings
+        return self.settings_yaml
+
+    @property
+    def webhooks(self) -> Path:
+        """The webhook delivery queues, one SQLite file per client."""
+        return self.root / "webhooks"
 
     @property
     def enrollment(self) -> Path:
@@ -156,7 +177,7 @@ class SmtpSettings:
 
     @classmethod
     def from_json(cls, doc: object) -> SmtpSettings:
-        return _build(cls, doc, "console.smtp", required=("host", "sender"))
+        return build(cls, doc, "console.smtp", required=("host", "sender"))
 
 
 @dataclass(frozen=True)
@@ -170,12 +191,16 @@ class ConsoleSettings:
     lockout_minutes: int = 15
     max_upload_bytes: int = 20 * MiB
     smtp: SmtpSettings | None = None
+    # The URL agents type to reach the console; None: the LAN address.
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("session_minutes", "max_failed_logins", "lockout_minutes", "max_upload_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise GatewayConfigError(f"console.{name} must be an integer ≥ 1, not {value!r}")
+        if self.public_url is not None:
+            object.__setattr__(self, "public_url", _check_url(self.public_url, "console URL"))
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -186,27 +211,7 @@ class ConsoleSettings:
     def from_json(cls, doc: object) -> ConsoleSettings:
         if isinstance(doc, dict) and isinstance(doc.get("smtp"), dict):
             doc = {**doc, "smtp": SmtpSettings.from_json(doc["smtp"])}
-        return _build(cls, doc, "console")
-
-
-_T = TypeVar("_T")
-
-
-def _build(cls: type[_T], doc: object, where: str, required: tuple[str, ...] = ()) -> _T:
-    """``cls(**doc)``, refusing unknown and missing keys by name."""
-    if not isinstance(doc, dict):
-        raise GatewayConfigError(f"{where} must be a mapping of settings")
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(doc) - known)
-    if unknown:
-        raise GatewayConfigError(f"{where} has unknown key(s): {', '.join(unknown)}")
-    for name in required:
-        if name not in doc:
-            raise GatewayConfigError(f"{where} lacks {name!r}")
-    try:
-        return cls(**doc)
-    except TypeError as exc:
-        raise GatewayConfigError(f"{where}: {exc}") from None
+        return build(cls, doc, "console")
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,10 @@ class GatewaySettings:
     # A case an operator sent straight to the hub's HubEE API, without a gateway seal.
     unsealed_from_hub: str = "accept"
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    # What `sceau gateway run` starts beside the LAN API (gateway.settings_tasks).
+    folders: tuple[WatchedFolder, ...] = ()
+    webhooks: WebhooksSettings = field(default_factory=WebhooksSettings)
+    purge: PurgeSettings = field(default_factory=PurgeSettings)
 
     def __post_init__(self) -> None:
         parse_org(f"{self.company_register}/{self.branch_code}")
@@ -247,6 +256,17 @@ class GatewaySettings:
             )
         if not isinstance(self.console, ConsoleSettings):
             raise GatewayConfigError("console must be console settings")
+        object.__setattr__(self, "folders", tuple(self.folders))
+        roots = [f.root for f in self.folders]
+        if len(set(roots)) != len(roots):
+            raise GatewayConfigError("folders: two processes share one root folder")
+        codes = [(f.process, f.side) for f in self.folders]
+        if len(set(codes)) != len(codes):
+            raise GatewayConfigError("folders: a process and side is listed twice")
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the settings file: relative ones are under the data directory."""
+        return path if path.is_absolute() else self.data_dir / path
 
     @property
     def paths(self) -> GatewayPaths:
@@ -260,41 +280,54 @@ class GatewaySettings:
         out = asdict(self)
         del out["data_dir"]
         out["console"] = self.console.to_json()
+        out["folders"] = [f.to_json() for f in self.folders]
+        out["webhooks"] = self.webhooks.to_json()
+        out["purge"] = self.purge.to_json()
         return out
 
     @classmethod
-    def from_json(cls, data_dir: Path, doc: object) -> GatewaySettings:
+    def from_json(
+        cls, data_dir: Path, doc: object, *, file: str = "gateway.json"
+    ) -> GatewaySettings:
         if not isinstance(doc, dict):
-            raise GatewayConfigError("gateway.json must hold a JSON object")
+            raise GatewayConfigError(f"{file} must hold a mapping of settings")
         known = {f.name for f in fields(cls)} - {"data_dir"}
         unknown = sorted(set(doc) - known)
         if unknown:
-            raise GatewayConfigError(f"gateway.json has unknown key(s): {', '.join(unknown)}")
+            raise GatewayConfigError(f"{file} has unknown key(s): {', '.join(unknown)}")
         for required in ("company_register", "branch_code"):
             if required not in doc:
-                raise GatewayConfigError(f"gateway.json lacks {required!r}")
+                raise GatewayConfigError(f"{file} lacks {required!r}")
+        doc = dict(doc)
         if "console" in doc:
-            doc = {**doc, "console": ConsoleSettings.from_json(doc["console"])}
+            doc["console"] = ConsoleSettings.from_json(doc["console"])
+        if "folders" in doc:
+            if not isinstance(doc["folders"], list):
+                raise GatewayConfigError(f"{file}: folders must be a list")
+            doc["folders"] = tuple(
+                WatchedFolder.from_json(f, f"folders[{i}]") for i, f in enumerate(doc["folders"])
+            )
+        if "webhooks" in doc:
+            doc["webhooks"] = WebhooksSettings.from_json(doc["webhooks"])
+        if "purge" in doc:
+            doc["purge"] = PurgeSettings.from_json(doc["purge"])
         try:
             return cls(data_dir=data_dir, **doc)
         except TypeError as exc:
-            raise GatewayConfigError(f"gateway.json: {exc}") from None
+            raise GatewayConfigError(f"{file}: {exc}") from None
 
     @classmethod
     def load(cls, data_dir: Path) -> GatewaySettings:
-        path = GatewayPaths(data_dir).settings
-        try:
-            doc = json.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            raise GatewayConfigError(
-                f"{data_dir} is not a gateway data directory (no {path.name})"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise GatewayConfigError(f"cannot read {path}: {exc}") from None
-        return cls.from_json(data_dir, doc)
+        """The settings of ``data_dir``: gateway.yaml, else a legacy gateway.json."""
+        from gateway.config_file import load_settings
+
+        return load_settings(data_dir)
 
     def save(self) -> None:
-        write_json(self.paths.settings, self.to_json())
+        """Write the settings file (a legacy gateway.json stays JSON; else gateway.yaml)."""
+        from gateway.config_file import save_settings
+
+        save_settings(self)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from its own CA (``<data>/keys/ca.pem``): the chain is checked against that CA, 
 not the name, as the certificate names what ``hub init --host`` was given, which need
 not include 127.0.0.1 (this is a liveness probe over loopback, not a client). A
 gateway's LAN API is plain HTTP, on ``--port`` or else the ``lan_port`` of its
-``<data>/gateway.json`` (default 8080). SCEAU_HEALTHZ_URL (and SCEAU_HEALTHZ_CA, a CA
+``<data>/gateway.yaml`` (or legacy gateway.json; default 8080). SCEAU_HEALTHZ_URL (and SCEAU_HEALTHZ_CA, a CA
 file for an https URL) override all that. Standard library only: it runs with the image's
 Python, beside the service.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 import sys
 import urllib.request
@@ -55,11 +56,25 @@ def target() -> tuple[str, str | None, bool]:
         ca = str(data / "keys" / "ca.pem")
         return f"https://127.0.0.1:{port or 8443}/healthz", ca, False
     if port is None:
-        try:
-            port = str(json.loads((data / "gateway.json").read_text())["lan_port"])
-        except (OSError, ValueError, KeyError):
-            port = "8080"
+        port = _lan_port(data)
     return f"http://127.0.0.1:{port}/healthz", None, True
+
+
+def _lan_port(data: Path) -> str:
+    """``lan_port`` of gateway.yaml (a top-level ``lan_port: N`` line; no YAML parser in
+    the standard library), else of a legacy gateway.json, else 8080."""
+    try:
+        found = re.search(
+            r"^lan_port:\s*([0-9]+)\s*(#.*)?$", (data / "gateway.yaml").read_text(), re.M
+        )
+        if found:
+            return found.group(1)
+    except OSError:
+        pass
+    try:
+        return str(json.loads((data / "gateway.json").read_text())["lan_port"])
+    except (OSError, ValueError, KeyError):
+        return "8080"
 
 
 def main() -> int:

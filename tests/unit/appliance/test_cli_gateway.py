@@ -8,6 +8,7 @@ import json
 import stat
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner, Result
 
 from appliance.cli import main
@@ -26,7 +27,7 @@ def test_init_writes_private_keys_and_refuses_to_overwrite(tmp_path: Path) -> No
     for key in ("tls.key", "seal.key", "journal.key", "blob.key"):
         assert stat.S_IMODE((data / "keys" / key).stat().st_mode) == 0o600
     assert (data / "certs" / "tls.csr").read_text().startswith("-----BEGIN CERTIFICATE REQUEST")
-    settings = json.loads((data / "gateway.json").read_text())
+    settings = yaml.safe_load((data / "gateway.yaml").read_text())
     assert settings["company_register"] == "21930066200016" and settings["lan_port"] == 8080
     again = sceau("gateway", "init", "--org", "21930066200016/93066", "--data", str(data))
     assert again.exit_code == ExitCode.CONFIGURATION and "already holds a gateway" in again.output
@@ -39,11 +40,12 @@ def test_commands_need_an_enrolled_gateway(tmp_path: Path) -> None:
     sceau("gateway", "init", "--org", "21930066200016/93066", "--data", str(data))
     status = sceau("gateway", "status", "--data", str(data))
     assert status.exit_code == ExitCode.CONFIGURATION and "enroll" in status.output
-    (data / "gateway.json").write_text(
-        json.dumps({"company_register": "21930066200016", "branch_code": "93066", "colour": "blue"})
+    (data / "gateway.yaml").write_text(
+        'company_register: "21930066200016"\nbranch_code: "93066"\ncolour: blue\n'
     )
     odd = sceau("gateway", "status", "--data", str(data))
-    assert odd.exit_code == ExitCode.CONFIGURATION and "unknown key(s): colour" in odd.output
+    assert odd.exit_code == ExitCode.CONFIGURATION
+    assert 'gateway.yaml:3:1: unknown key "colour"' in odd.output
     missing = sceau("gateway", "status", "--data", str(tmp_path / "none"))
     assert missing.exit_code == ExitCode.CONFIGURATION
 
