@@ -17,13 +17,13 @@ silently.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
 from gateway.errors import GatewayConfigError
 from gateway.journal_access import JournalAccess
 from gateway.tables import GatewayTables
+from gateway.wakeups import wait_event
 from hubee.store import Store, StoreTx
 from trust.journal_writer import AsyncJournalWriter
 
@@ -126,8 +126,7 @@ class JournalDrain:
                 continue
             if moved < BATCH:
                 self._event.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event.wait(), _IDLE_POLL)
+                await wait_event(self._event, _IDLE_POLL)
 
     async def pending(self) -> int:
         """Entries committed in ``gateway.db`` but not yet in the journal."""

@@ -17,7 +17,6 @@ manifest, same attachment bytes, same status, same event manifest, same receipt)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -28,6 +27,7 @@ from typing import Any
 
 from gateway.errors import HubRefused, HubUnreachable
 from gateway.tables import GatewayTables, folder_subject
+from gateway.wakeups import wait_event
 from hubee.errors import HubError
 from hubee.store import Store, StoreTx
 from trust.journal import rfc3339
@@ -170,8 +170,7 @@ class Outbox:
                         started += 1
                 if not started:
                     self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 0.25)
+                    await wait_event(self._wake, 0.25)
         finally:
             for task in tasks:
                 task.cancel()

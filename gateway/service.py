@@ -35,6 +35,7 @@ from gateway.push import Pusher
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
 from gateway.tables import GatewayTables
+from gateway.wakeups import wait_event
 from hubee.model import Clock, utc_now
 from trust.tsp import AiohttpTimeStamper, TimeStamper
 
@@ -203,11 +204,9 @@ class GatewayService:
                 log.warning("checkpoint time-stamp or witness failed: %s", self.trust_error)
                 # Back off, but try again as soon as a new checkpoint exists: new
                 # entries mean the hub answers the gateway's other calls again.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(checkpoints.changed.wait(), backoff(attempts))
+                await wait_event(checkpoints.changed, backoff(attempts))
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(checkpoints.changed.wait(), 5.0)
+            await wait_event(checkpoints.changed, 5.0)
 
     async def status(self) -> GatewayStatus:
         return await gateway_status(self.runtime, self)

@@ -16,7 +16,6 @@ password or query, and never the secret.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ import aiohttp
 from gateway.folders_api import ClientCredentials, HubeeApi
 from gateway.folders_errors import FolderError
 from gateway.folders_retry import Backoff
+from gateway.wakeups import wait_event
 from gateway.webhooks import (
     ATTEMPT_HEADER,
     IDEMPOTENCY_HEADER,
@@ -151,8 +151,7 @@ class WebhookDispatcher:
                 await self._deliver(http, queue, delivery)
             next_due = await asyncio.to_thread(queue.next_due)
             wait = 60.0 if next_due is None else min(60.0, max(0.0, next_due - self._clock()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            await wait_event(self._wake, wait)
 
     async def _deliver(
         self, http: aiohttp.ClientSession, queue: WebhookQueue, delivery: Delivery

@@ -28,11 +28,6 @@ from tests.unit.gateway.support import certdc_folder, deposit
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.xfail(
-    strict=False,
-    reason="intermittent hang (1 run in 3) after the hub restarts on the same port; "
-    "still runs and reports; to fix under issue #4",
-)
 def test_the_queue_drains_when_the_hub_returns(tmp_path: Path) -> None:
     async def main() -> None:
         hub = await open_hub(tmp_path)
