@@ -23,6 +23,7 @@ from aiohttp import web
 from hub.link_auth import LINK
 from hub.routes_link_cases import routes as case_routes
 from hub.routes_link_folders import routes as folder_routes
+from hub.routes_link_renewal import add_renewal_routes
 from hub.routes_link_trust import add_openapi
 from hub.routes_link_trust import routes as trust_routes
 from hub.runtime import HubRuntime
@@ -55,6 +56,7 @@ def make_hub_app(runtime: HubRuntime) -> web.Application:
     )
     app[LINK] = runtime.link
     add_openapi(app)
+    add_renewal_routes(app, runtime)
     add_tsa_routes(app, runtime.identity.tsa)
 
     async def evidence(app: web.Application) -> AsyncIterator[None]:

@@ -144,8 +144,8 @@ class Enrollment:
         ):
             raise ValidationFailed("sealCsr", "must hold another key than tlsCsr")
         gateway_id = str(uuid.uuid4())
-        tls = self._issue(request.tls_csr, "tlsCsr", CertProfile.TLS_CLIENT, gateway_id, org, now)
-        seal = self._issue(
+        tls = self.issue(request.tls_csr, "tlsCsr", CertProfile.TLS_CLIENT, gateway_id, org, now)
+        seal = self.issue(
             request.seal_csr, "sealCsr", CertProfile.SEAL, org.name or org.ref.key, org, now
         )
 
@@ -179,9 +179,14 @@ class Enrollment:
             )
 
         await self._store.write(register)
-        return Enrolled(gateway_id, org, tls, seal, (self._ca.certificate,))
+        return Enrolled(gateway_id, org, tls, seal, self.chain)
 
-    def _issue(
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        """The chain above every gateway certificate: the hub's CA."""
+        return (self._ca.certificate,)
+
+    def issue(
         self,
         csr: x509.CertificateSigningRequest,
         field: str,
@@ -190,6 +195,8 @@ class Enrollment:
         org: Organization,
         now: datetime,
     ) -> x509.Certificate:
+        """A certificate for ``csr`` with the enrollment's profiles, subject and validity
+        (also used by key rotation, :mod:`hub.renewal`)."""
         try:
             return self._ca.issue_from_csr(
                 csr,

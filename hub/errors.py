@@ -35,6 +35,21 @@ class CertificateRevoked(Forbidden):
     hint = "Enroll the gateway again with a new token from the hub's operator."
 
 
+class CertificateRetired(Unauthorized):
+    """A certificate the gateway replaced with ``sceau gateway rotate-keys`` (401)."""
+
+    hint = (
+        "The gateway rotated its keys: restart its service so that it uses the new "
+        "certificate (docs/KEYS.md)."
+    )
+
+
+class RenewalOutOfOrder(Conflict):
+    """A key-rotation call in the wrong order or with the wrong certificate (409)."""
+
+    hint = "Run `sceau gateway rotate-keys` again: it resumes where it stopped (docs/KEYS.md)."
+
+
 class SealRefused(ValidationFailed):
     """A seal that does not verify, or does not cover what it claims (400)."""
 

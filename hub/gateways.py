@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.errors import CertificateRequired, CertificateRevoked
+from hub.errors import CertificateRequired, CertificateRetired, CertificateRevoked, ForeignSeal
 from hub.fact_sink import HubSink
 from hub.link_model import (
     CertificateKind,
@@ -22,6 +22,7 @@ from hub.link_model import (
     Witnessed,
 )
 from hub.link_tx import link_tx
+from hub.renewal_tx import renewal_tx
 from hubee.errors import NotFound
 from hubee.model import Organization
 from hubee.store import Store, StoreTx
@@ -54,6 +55,12 @@ class Gateways:
                 raise CertificateRequired("this client certificate is not registered to a gateway")
             gateway = link.gateway(cert.gateway_id)
             assert gateway is not None
+            retired = renewal_tx(tx).retired_at(fingerprint)
+            if retired is not None and not gateway.revoked:
+                raise CertificateRetired(
+                    f"this certificate of gateway {gateway.id} was replaced by a key rotation "
+                    f"(at {retired:%Y-%m-%dT%H:%M:%SZ})"
+                )
             if gateway.revoked:
                 raise CertificateRevoked(
                     f"the certificate of gateway {gateway.id} was revoked "
@@ -65,8 +72,15 @@ class Gateways:
 
         return await self._store.read(find)
 
-    async def seal_owner(self, fingerprint: str) -> tuple[Gateway, Organization] | None:
-        """The gateway and organisation a seal certificate was issued to, if any."""
+    async def seal_owner(
+        self, fingerprint: str, *, signed_at: datetime | None = None
+    ) -> tuple[Gateway, Organization] | None:
+        """The gateway and organisation a seal certificate was issued to, if any.
+
+        A seal certificate retired by a key rotation still answers for seals made
+        (``signed_at``) before its retirement, and refuses (:class:`ForeignSeal`) later
+        ones: a gateway's queued dossiers, sealed before the switch, still go out.
+        """
 
         def find(tx: StoreTx) -> tuple[Gateway, Organization] | None:
             link = link_tx(tx)
@@ -75,6 +89,13 @@ class Gateways:
                 return None
             gateway = link.gateway(cert.gateway_id)
             assert gateway is not None
+            retired = renewal_tx(tx).retired_at(fingerprint)
+            if retired is not None and (signed_at is None or signed_at > retired):
+                raise ForeignSeal(
+                    f"the seal certificate {cert.subject} of gateway {gateway.id} was replaced "
+                    f"by a key rotation at {retired:%Y-%m-%dT%H:%M:%SZ}: later seals must use "
+                    "the new seal key"
+                )
             org = tx.org(gateway.org_id)
             assert org is not None
             return gateway, org

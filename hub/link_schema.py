@@ -93,4 +93,27 @@ CREATE TABLE link_witness_alerts (
 )
 """
 
-LINK_SCHEMA = SchemaExtension(name="link", migrations=(_V1,))
+# Key rotation (hub.renewal, docs/KEYS.md): a renewal's new pair is in
+# link_certificates from the request on; the replaced certificates are retired when
+# the gateway completes the switch.
+_V2 = """
+CREATE TABLE link_renewals (
+    id TEXT PRIMARY KEY,
+    gateway_id TEXT NOT NULL REFERENCES link_gateways(id),
+    old_tls TEXT NOT NULL,
+    new_tls TEXT NOT NULL REFERENCES link_certificates(fingerprint),
+    new_seal TEXT NOT NULL REFERENCES link_certificates(fingerprint),
+    requested_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE INDEX link_renewals_gateway ON link_renewals(gateway_id, state);
+CREATE UNIQUE INDEX link_renewals_new_tls ON link_renewals(new_tls);
+CREATE TABLE link_retired_certificates (
+    fingerprint TEXT PRIMARY KEY REFERENCES link_certificates(fingerprint),
+    retired_at TEXT NOT NULL,
+    renewal_id TEXT NOT NULL REFERENCES link_renewals(id)
+)
+"""
+
+LINK_SCHEMA = SchemaExtension(name="link", migrations=(_V1, _V2))

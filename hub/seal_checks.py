@@ -5,8 +5,9 @@
    attributes, signature, and a chain to the hub's CA *at the signing time* with the
    seal profile. A signing time more than :data:`MAX_FUTURE` ahead of the hub's clock
    is refused.
-3. The signer's certificate is a seal certificate this hub issued at enrollment, to a
-   gateway of the calling organisation that is not revoked.
+3. The signer's certificate is a seal certificate this hub issued at enrollment (or at
+   a key rotation), to a gateway of the calling organisation that is not revoked; a
+   certificate retired by a rotation only for seals signed before its retirement.
 4. The manifest describes what it is sent with (:mod:`hub.manifest_checks`).
 
 Not checked: revocation beyond the hub's own registry (no CRL or OCSP), and that the
@@ -75,7 +76,7 @@ class SealChecker:
                 f"its signing time {found.signing_time:%Y-%m-%dT%H:%M:%SZ} is in the future",
             )
         fingerprint = certificate_fingerprint(cert)
-        owner = await self._gateways.seal_owner(fingerprint)
+        owner = await self._gateways.seal_owner(fingerprint, signed_at=found.signing_time)
         if owner is None:
             raise ForeignSeal(
                 f"the seal's certificate ({found.subject}) is not a seal certificate this hub "
