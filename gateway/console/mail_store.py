@@ -249,3 +249,15 @@ def queue_state(conn: sqlite3.Connection) -> MailQueueState:
     except sqlite3.OperationalError:
         return MailQueueState(0, 0, 0, None)
     return MailQueueState(int(pending), int(sent), int(retrying), None if row is None else row[0])
+
+
+def account_address_book(conn: sqlite3.Connection, login: str, process_code: str) -> str | None:
+    """The console accounts' address book: an enabled user's e-mail, if they are an agent
+    of ``process_code`` (or of every démarche)."""
+    row = conn.execute(
+        "SELECT u.email FROM gw_console_users u WHERE u.login = ? AND u.disabled = 0 "
+        "AND u.email IS NOT NULL AND EXISTS (SELECT 1 FROM gw_console_roles r "
+        "WHERE r.login = u.login AND r.role = 'agent' AND r.process_code IN (?, '*'))",
+        (login, process_code),
+    ).fetchone()
+    return None if row is None else str(row[0])
