@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import yaml
 
 from appliance.exit_codes import ExitCode
 from hub.admin import HubAdmin
 from hub.app import serve_hub
+from hub.config_file import load_hub_config, render_hub_yaml
 from hub.errors import HubConfigError
 from hub.identity import DEFAULT_HOSTS, create_identity
 from hub.runtime import HubRuntime
@@ -37,17 +37,9 @@ T = TypeVar("T")
 
 
 def load_config(data_dir: Path) -> HubConfig:
-    """``<data>/hub.yaml`` as settings; refused when missing or wrong, naming the key."""
-    path = data_dir / "hub.yaml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HubConfigError(f"no settings file {path}") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise HubConfigError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise HubConfigError(f"{path} must hold a mapping of settings")
-    return HubConfig.from_mapping(raw, data_dir=data_dir)
+    """``<data>/hub.yaml`` as settings; refused when missing or wrong, naming file, line
+    and key (:mod:`hub.config_file`)."""
+    return load_hub_config(data_dir)
 
 
 def _data_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,11 +86,7 @@ def init(data_dir: Path, name: str, hosts: tuple[str, ...], public_url: str | No
         raise HubConfigError(f"cannot create {data_dir}: {exc.strerror}") from exc
     identity = create_identity(config, hosts=hosts or DEFAULT_HOSTS)
     if not config.settings_path.exists():
-        config.settings_path.write_text(
-            "# Sceau hub settings (sceau hub init); durations in seconds unless named.\n"
-            + yaml.safe_dump(config.to_mapping(), sort_keys=True),
-            encoding="utf-8",
-        )
+        config.settings_path.write_text(render_hub_yaml(config), encoding="utf-8")
     click.echo(f"hub initialised in {data_dir}")
     click.echo(f"  enrollment CA:    {config.keys_dir / 'ca.pem'}")
     click.echo(f"  CA SHA-256:       {identity.ca_fingerprint}")
