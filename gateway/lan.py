@@ -16,7 +16,6 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from gateway.console.app import setup_console
 from gateway.errors import EvidenceNotReady
 from gateway.evidence_export import export_bundle, resolve_folder
 from gateway.runtime import GatewayRuntime
@@ -112,5 +111,8 @@ def make_lan_app(
         runtime.engine_settings, runtime.deps, route_tables=[evidence_routes, *route_tables]
     )
     app[RUNTIME] = runtime
+    # Imported here: the console's admin pages read this module's RUNTIME (via metrics).
+    from gateway.console.app import setup_console
+
     setup_console(app, runtime, runtime.settings)  # the browser pages under /console/
     return app

@@ -1,5 +1,4 @@
-"""The gateway console: agents' pages and the IT dashboard, served on the LAN."""
+"""The gateway console: agents' pages and the IT dashboard, served on the LAN.
 
-from gateway.console.app import setup_console
-
-__all__ = ["setup_console"]
+Mounted by :func:`gateway.console.app.setup_console` on the LAN app; see docs/CONSOLE.md.
+"""

@@ -3,6 +3,7 @@ browser stand-in: a cookie jar, form fields read from the served HTML."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,9 +32,14 @@ def hidden_fields(html: str) -> dict[str, str]:
 @dataclass
 class Page:
     status: int
-    text: str
+    html: str
     url: str
     headers: Any
+
+    @property
+    def text(self) -> str:
+        """The page with its character references decoded (``n&#39;est`` → ``n'est``)."""
+        return html.unescape(self.html)
 
 
 class Browser:
@@ -71,7 +77,12 @@ class Browser:
         fields = hidden_fields(form.text)
         async with self.session.post(
             self.base + "/console/connexion",
-            data={"pre": fields["pre"], "next": fields["next"], "login": login, "password": password},
+            data={
+                "pre": fields["pre"],
+                "next": fields["next"],
+                "login": login,
+                "password": password,
+            },
         ) as r:
             text = await r.text()
             self._remember(text)
