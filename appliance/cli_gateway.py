@@ -16,7 +16,6 @@ import asyncio
 import importlib
 import importlib.util
 import json
-import logging
 import signal
 import sys
 import traceback
@@ -29,6 +28,7 @@ from typing import Any, TypeVar
 import click
 
 from appliance.exit_codes import exit_code_for
+from appliance.logs import BIND_ERRNOS, log_format_option, start_logging
 from gateway.errors import GatewayError
 from gateway.identity import init_data_dir
 from gateway.settings import GatewaySettings, parse_org
@@ -168,25 +168,33 @@ def enroll_cmd(data_dir: Path, hub_url: str, token: str, hub_ca: Path | None) ->
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=None, help="0: chosen by the system."
 )
-def run_cmd(data_dir: Path, host: str | None, port: int | None) -> None:
+@log_format_option
+def run_cmd(data_dir: Path, host: str | None, port: int | None, log_format: str | None) -> None:
     """Serve the LAN HubEE API and keep the link with the hub until stopped."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from gateway.preflight import check_startup
+
+    start_logging(log_format)
     settings = GatewaySettings.load(data_dir)
     if host is not None:
         settings = replace(settings, lan_host=host)
     if port is not None:
         settings = replace(settings, lan_port=port)
+    check_startup(settings)
     _run(_serve_until_stopped(settings))
 
 
 async def _serve_until_stopped(settings: GatewaySettings) -> None:
+    from gateway.preflight import bind_problem, raise_problems
     from gateway.service import GatewayService
 
     service = await GatewayService.open(settings)
     try:
-        await service.start()
+        try:
+            await service.start()
+        except OSError as exc:  # taken between the preflight check and now
+            if exc.errno not in BIND_ERRNOS:
+                raise
+            raise_problems([bind_problem(settings.lan_host, settings.lan_port, exc)])
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -244,9 +252,9 @@ def client_add(data_dir: Path, name: str, process_code: str, scope: str) -> None
 @_data_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status_cmd(data_dir: Path, as_json: bool) -> None:
-    """Queues and gaps: journal, checkpoints not yet stamped or witnessed, outbox, feed."""
+    """Enrollment, certificate expiry, queues, last checkpoint (TSA, witness), last errors."""
     from gateway.runtime import GatewayRuntime
-    from gateway.service import gateway_status
+    from gateway.status import gateway_status
 
     settings = GatewaySettings.load(data_dir)
 
@@ -261,18 +269,71 @@ def status_cmd(data_dir: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(found, indent=2, sort_keys=True))
         return
-    cps, out = found["checkpoints"], found["outbox"]
-    click.echo(f"gateway {found['organization']} ({found['side']} side)")
-    click.echo(
-        f"  journal      {found['journal']['size']} entries, {found['journal']['waitingInOutbox']} waiting"
+    for line, colour in status_lines(found):
+        click.secho(line, fg=colour)
+
+
+def status_lines(found: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """``status --json``'s document as readable lines, each with its colour (None: plain)."""
+    cps, out, enr = found["checkpoints"], found["outbox"], found["enrollment"]
+    lines: list[tuple[str, str | None]] = [
+        (f"gateway {found['organization']} ({found['side']} side)", None),
+        (f"  enrollment   gateway {enr['gatewayId']} with {enr['hubUrl']}", None),
+    ]
+    for name, cert in sorted(found["certificates"].items()):
+        warn = cert["warning"]
+        note = "  RENEW SOON: sceau gateway rotate-keys or enroll again" if warn else ""
+        lines.append(
+            (
+                f"  cert {name:<7} expires {cert['notAfter'][:10]}, {cert['daysLeft']:.0f} days left{note}",
+                "yellow" if warn else None,
+            )
+        )
+    lines.append(
+        (
+            f"  journal      {found['journal']['size']} entries, "
+            f"{found['journal']['waitingInOutbox']} waiting",
+            None,
+        )
     )
-    click.echo(
-        f"  checkpoints  {cps['total']}: {cps['unstamped']} not time-stamped, "
-        f"{cps['unwitnessed']} not witnessed"
+    lines.append(
+        (
+            f"  checkpoints  {cps['total']}: {cps['unstamped']} not time-stamped, "
+            f"{cps['unwitnessed']} not witnessed",
+            None,
+        )
     )
-    click.echo(
-        f"  to the hub   {out['pending']} pending, {out['failed']} refused, {out['done']} done"
+    latest = cps["latest"]
+    if latest:
+        tsa = "time-stamped" if latest["timeStamped"] else "NOT time-stamped"
+        witness = "witnessed" if latest["witnessed"] else "NOT witnessed"
+        ok = latest["timeStamped"] and latest["witnessed"]
+        lines.append(
+            (
+                f"  last         size {latest['size']} at {latest['createdAt'][:19]}Z: {tsa}, {witness}",
+                None if ok else "yellow",
+            )
+        )
+    lines.append(
+        (
+            f"  to the hub   {out['pending']} pending, {out['failed']} refused, {out['done']} done",
+            None,
+        )
     )
     if out["lastError"]:
-        click.echo(f"               last error: {out['lastError']}")
-    click.echo(f"  feed cursor  {found['feed']['cursor']}")
+        lines.append((f"               last refusal or failure: {out['lastError']}", "yellow"))
+    if found["webhooks"]["pending"] is not None:
+        lines.append((f"  webhooks     {found['webhooks']['pending']} pending", None))
+    lines.append((f"  feed cursor  {found['feed']['cursor']}", None))
+    errors = found["errors"]
+    if not errors:
+        lines.append(("  last error   none recorded", None))
+    for source, err in sorted(errors.items(), key=lambda kv: kv[1]["at"], reverse=True):
+        state = f"recovered {err['clearedAt'][:19]}" if err["clearedAt"] else "CURRENT"
+        lines.append(
+            (
+                f"  last error   {source} at {err['at'][:19]} ({state}): {err['message']}",
+                None if err["clearedAt"] else "red",
+            )
+        )
+    return lines

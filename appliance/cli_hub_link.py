@@ -24,11 +24,13 @@ from typing import Any, TypeVar
 import click
 
 from appliance.exit_codes import ExitCode
+from appliance.logs import BIND_ERRNOS, log_format_option, start_logging
 from hub.admin import HubAdmin
 from hub.app import serve_hub
 from hub.config_file import load_hub_config, render_hub_yaml
 from hub.errors import HubConfigError
 from hub.identity import DEFAULT_HOSTS, create_identity
+from hub.preflight import bind_problem, check_startup, raise_problems
 from hub.runtime import HubRuntime
 from hub.settings import HubConfig
 from hubee.errors import ValidationFailed
@@ -114,9 +116,8 @@ def init(data_dir: Path, name: str, hosts: tuple[str, ...], public_url: str | No
     is_flag=True,
     help="UNSAFE, for tests: plain HTTP; the link API then refuses every call.",
 )
-@click.pass_context
+@log_format_option
 def run(
-    ctx: click.Context,
     data_dir: Path,
     host: str,
     port: int,
@@ -124,9 +125,12 @@ def run(
     max_attachment_bytes: int | None,
     require_digest: bool | None,
     insecure_http: bool,
+    log_format: str | None,
 ) -> None:
-    """Serve the hub over TLS: HubEE API v1, link API (mTLS), /tsa, /healthz, /readyz."""
+    """Serve the hub over TLS: HubEE API v1, link API (mTLS), /tsa, /metrics, /healthz, /readyz."""
+    start_logging(log_format)
     config = load_config(data_dir)
+    check_startup(config, host=host, port=port)
     overrides: dict[str, Any] = {}
     if token_ttl is not None:
         overrides["token_ttl"] = timedelta(seconds=token_ttl)
@@ -141,9 +145,10 @@ def run(
         )
     try:
         asyncio.run(_serve_until_stopped(config, host, port, insecure_http))
-    except OSError as exc:
-        click.secho(f"error: cannot serve on {host}:{port}: {exc}", fg="red", err=True)
-        ctx.exit(ExitCode.CONFIGURATION)
+    except OSError as exc:  # taken between the preflight check and now
+        if exc.errno not in BIND_ERRNOS:
+            raise
+        raise_problems([bind_problem(host, port, exc)])
 
 
 async def _serve_until_stopped(config: HubConfig, host: str, port: int, insecure: bool) -> None:
@@ -248,4 +253,25 @@ def witness_alerts(data_dir: Path) -> None:
     click.echo("no witness alerts", err=True)
 
 
-COMMANDS: tuple[click.Command, ...] = (init, run, enrollment_token, gateway, witness)
+@click.command("metrics-token")
+@_data_option
+def metrics_token(data_dir: Path) -> None:
+    """A new bearer token for scraping /metrics from another machine (replaces the old one)."""
+    from hub.metrics import create_metrics_token
+
+    config = load_config(data_dir)
+    if not config.keys_dir.is_dir():
+        raise HubConfigError(
+            f"{config.keys_dir} does not exist", hint=f"sceau hub init --data {data_dir}"
+        )
+    click.echo(create_metrics_token(config.keys_dir))
+
+
+COMMANDS: tuple[click.Command, ...] = (
+    init,
+    run,
+    enrollment_token,
+    gateway,
+    witness,
+    metrics_token,
+)

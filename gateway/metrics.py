@@ -31,6 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from gateway.lan import RUNTIME
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewayPaths
+from gateway.status import LastError, read_errors, webhooks_pending
 from gateway.tables import GatewayTables
 from hubee.store import StoreTx
 
@@ -61,6 +62,11 @@ class MetricsSnapshot:
     cert_days_left: dict[str, float] = field(default_factory=dict)
     hub_error: bool = False
     trust_error: bool = False
+    lag_entries: int = 0  # journal entries not yet under a time-stamped checkpoint
+    unstamped_age: float = 0.0  # seconds since the oldest checkpoint without time-stamp
+    unwitnessed_age: float = 0.0  # seconds since the oldest checkpoint without cosignature
+    webhooks_pending: int | None = None
+    errors: tuple[LastError, ...] = ()  # the last error of each source, persisted
 
 
 def _db_figures(
@@ -111,6 +117,12 @@ async def snapshot(
     org = (settings.company_register, settings.branch_code)
     dossiers, outbox, retries, cursor = await runtime.store.read(lambda tx: _db_figures(tx, org))
     gap = await runtime.checkpoints.gap()
+    records = await runtime.journal.checkpoints()
+    witnessed = max((r.size for r in records if r.cosigned_note is not None), default=-1)
+
+    def age(pending: list[datetime]) -> float:
+        return max(0.0, (now - min(pending)).total_seconds()) if pending else 0.0
+
     hub_error, trust_error = errors() if errors is not None else (None, None)
     return MetricsSnapshot(
         dossiers=dossiers,
@@ -125,6 +137,13 @@ async def snapshot(
         cert_days_left=await asyncio.to_thread(certificate_days_left, settings.paths, now=now),
         hub_error=hub_error is not None,
         trust_error=trust_error is not None,
+        lag_entries=gap.journal_size - (gap.latest_stamped_size or 0),
+        unstamped_age=age([r.created_at for r in records if r.tsr is None]),
+        unwitnessed_age=age(
+            [r.created_at for r in records if r.cosigned_note is None and r.size > witnessed]
+        ),
+        webhooks_pending=await asyncio.to_thread(webhooks_pending, settings.data_dir),
+        errors=await runtime.store.read(read_errors),
     )
 
 
@@ -168,6 +187,34 @@ def exposition(snap: MetricsSnapshot) -> bytes:
     gauge("tsa_witness_error", "1 when the last time-stamp or cosignature attempt failed.").set(
         int(snap.trust_error)
     )
+    gauge(
+        "checkpoint_lag_entries",
+        "Journal entries not yet under a time-stamped checkpoint (evidence not exportable yet).",
+    ).set(snap.lag_entries)
+    gauge(
+        "checkpoint_unstamped_age_seconds",
+        "Age of the oldest checkpoint still waiting for its time-stamp (0: none waits).",
+    ).set(round(snap.unstamped_age, 3))
+    gauge(
+        "checkpoint_unwitnessed_age_seconds",
+        "Age of the oldest checkpoint still waiting for the hub's cosignature (0: none waits).",
+    ).set(round(snap.unwitnessed_age, 3))
+    if snap.webhooks_pending is not None:
+        gauge("webhook_deliveries_pending", "Webhook deliveries queued, not yet accepted.").set(
+            snap.webhooks_pending
+        )
+    active = gauge(
+        "error_active",
+        "1 while the source's last error is not cleared (hub-feed: the hub's feed; "
+        "tsa-witness: time-stamps or cosignatures).",
+        ("source",),
+    )
+    last_at = gauge(
+        "last_error_timestamp_seconds", "When the source last failed (Unix time).", ("source",)
+    )
+    for err in snap.errors:
+        active.labels(err.source).set(0 if err.cleared_at else 1)
+        last_at.labels(err.source).set(datetime.fromisoformat(err.at).timestamp())
     days = gauge("certificate_days_left", "Days before the certificate expires.", ("certificate",))
     for name, left in snap.cert_days_left.items():
         days.labels(name).set(round(left, 3))

@@ -118,7 +118,14 @@ class Puller:
             if isinstance(result, BaseException):
                 raise result
         if items:
-            await self._save_cursor(max(int(i["cursor"]) for i in items))
+            cursor = max(int(i["cursor"]) for i in items)
+            await self._save_cursor(cursor)
+            log.info(
+                "feed: %d item(s) applied, cursor %d",
+                len(items),
+                cursor,
+                extra={"items": len(items), "cursor": cursor},
+            )
         return len(items)
 
     async def _save_cursor(self, cursor: int) -> None:
@@ -326,7 +333,8 @@ class Puller:
             for meta in event["attachments"]:
                 digest = sealed.get(str(meta.get("fileName")))
                 if digest is None:
-                    log.warning("event %s: %s is not sealed", event_id, meta.get("fileName"))
+                    # The attachment's id, not its file name (which may name a person).
+                    log.warning("event %s: attachment %s is not sealed", event_id, meta.get("id"))
                     return
                 try:
                     files.append(

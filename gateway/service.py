@@ -18,80 +18,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from gateway.checkpoints import CheckpointGap
 from gateway.identity import link_ssl_context
 from gateway.lan import make_lan_app
 from gateway.link_client import LinkClient
 from gateway.metrics import ERRORS as METRICS_ERRORS
 from gateway.metrics import metrics_routes
-from gateway.outbox import Outbox, OutboxState, backoff, outbox_state
+from gateway.outbox import Outbox, backoff
 from gateway.pull import Puller
 from gateway.push import Pusher
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
-from gateway.tables import GatewayTables
+from gateway.status import GatewayStatus, gateway_status, record_errors
 from gateway.wakeups import wait_event
 from hubee.model import Clock, utc_now
 from trust.tsp import AiohttpTimeStamper, TimeStamper
 
 log = logging.getLogger("gateway")
-
-
-@dataclass(frozen=True)
-class GatewayStatus:
-    org: str
-    side: str
-    journal_pending: int
-    checkpoints: CheckpointGap
-    outbox: OutboxState
-    feed_cursor: int
-    pull_error: str | None
-    trust_error: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        gap, out = self.checkpoints, self.outbox
-        return {
-            "organization": self.org,
-            "side": self.side,
-            "journal": {"size": gap.journal_size, "waitingInOutbox": self.journal_pending},
-            "checkpoints": {
-                "total": gap.checkpoints,
-                "unstamped": gap.unstamped,
-                "unwitnessed": gap.unwitnessed,
-                "latestStampedSize": gap.latest_stamped_size,
-                "lastError": self.trust_error,
-            },
-            "outbox": {
-                "pending": out.pending,
-                "failed": out.failed,
-                "done": out.done,
-                "oldestPendingAt": out.oldest_pending_at,
-                "lastError": out.last_error,
-            },
-            "feed": {"cursor": self.feed_cursor, "lastError": self.pull_error},
-        }
-
-
-async def gateway_status(
-    runtime: GatewayRuntime, service: GatewayService | None = None
-) -> GatewayStatus:
-    """What is queued, what lags: the gap of unstamped and unwitnessed checkpoints."""
-    cursor = await runtime.store.read(lambda tx: GatewayTables.of(tx).state("feed_cursor"))
-    return GatewayStatus(
-        org=runtime.settings.org_key,
-        side=runtime.identity.enrollment.org_type,
-        journal_pending=await runtime.drain.pending(),
-        checkpoints=await runtime.checkpoints.gap(),
-        outbox=await runtime.store.read(outbox_state),
-        feed_cursor=int(cursor or 0),
-        pull_error=service.puller.last_error if service else None,
-        trust_error=service.trust_error if service else None,
-    )
+__all__ = ["GatewayService", "GatewayStatus", "gateway_status"]  # status moved to gateway.status
 
 
 class GatewayService:
@@ -168,6 +115,7 @@ class GatewayService:
             self.puller.run(),
             self._checkpoint_loop(),
             self._trust_loop(),
+            record_errors(runtime, self),
         ):
             self._spawn(work)
 

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hub.link_auth import LINK
+from hub.metrics import add_metrics
 from hub.routes_link_cases import routes as case_routes
 from hub.routes_link_folders import routes as folder_routes
 from hub.routes_link_renewal import add_renewal_routes
@@ -58,6 +59,7 @@ def make_hub_app(runtime: HubRuntime) -> web.Application:
     add_openapi(app)
     add_renewal_routes(app, runtime)
     add_tsa_routes(app, runtime.identity.tsa)
+    add_metrics(app, runtime)
 
     async def evidence(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(runtime.evidence.run(), name="hub-evidence-journal")

@@ -1,9 +1,88 @@
-"""(filled in next)"""
+"""« Preuve »: the plain-words summary of a dossier's evidence, and the bundle itself."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 from aiohttp import web
+
+from gateway.console import dossier, proof
+from gateway.console.audit import audit
+from gateway.console.formats import local_time
+from gateway.console.keys import Caller, console_of
+from gateway.console.pages import agent_page, render
+from gateway.errors import EvidenceNotReady
+
+BUNDLE_TYPE = "application/vnd.etsi.asic-e+zip"
+_NOT_READY = (
+    "La preuve de ce dossier n'est pas encore prête : la dernière action doit d'abord "
+    "être horodatée et contresignée, ce qui prend en général moins d'une minute. "
+    "Rechargez cette page dans un instant."
+)
+
+
+@agent_page
+async def _summary(request: web.Request, caller: Caller) -> web.StreamResponse:
+    runtime = console_of(request).runtime
+    _, case = await dossier.locate(runtime, caller.user, request.match_info["caseId"])
+    now = runtime.deps.clock()
+    try:
+        found: proof.Proof | None = await proof.prove(runtime, case.id)
+    except EvidenceNotReady:
+        found = None
+    await audit(runtime, "evidence.summary", login=caller.user.login, now=now, case=case.id)
+    return await render(
+        request,
+        "proof.html",
+        {
+            "case": case,
+            "proof": found,
+            "not_ready": _NOT_READY,
+            "local_time": local_time,
+            "parse_time": proof.parse_time,
+        },
+    )
+
+
+@agent_page
+async def _bundle(request: web.Request, caller: Caller) -> web.StreamResponse:
+    runtime = console_of(request).runtime
+    _, case = await dossier.locate(runtime, caller.user, request.match_info["caseId"])
+    now = runtime.deps.clock()
+    try:
+        done = await proof.export_to(runtime, case.id)
+    except EvidenceNotReady:
+        return await render(
+            request,
+            "proof.html",
+            {"case": case, "proof": None, "not_ready": _NOT_READY, "local_time": local_time},
+            status=503,
+        )
+    await audit(runtime, "evidence.download", login=caller.user.login, now=now, case=case.id)
+    # The bundle holds the dossier in clear: unlink it now, stream from the open file.
+    stream = await asyncio.to_thread(open, done.path, "rb")
+    await asyncio.to_thread(os.unlink, done.path)
+    try:
+        size = await asyncio.to_thread(lambda: os.fstat(stream.fileno()).st_size)
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": BUNDLE_TYPE,
+                "Content-Disposition": f'attachment; filename="preuve-{case.external_id}.asice"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            }
+        )
+        response.content_length = size
+        await response.prepare(request)
+        while chunk := await asyncio.to_thread(stream.read, 1024 * 1024):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        await asyncio.to_thread(stream.close)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    return None
+    router.add_get("/dossiers/{caseId}/preuve", _summary)
+    router.add_get("/dossiers/{caseId}/preuve.asice", _bundle)

@@ -14,6 +14,7 @@ from hubee.model import Scope
 from tests.integration.console.support import PASSWORD, Browser
 from tests.integration.gateway.world import SAINT_DENIS, eventually, lan_client, world
 from tests.unit.gateway.support import LanClient, certdc_folder, deposit
+from trust.bundle_verify import TrustInputs, verify_bundle
 
 _CASE_LINK = re.compile(r'href="/console/dossiers/([0-9a-f-]{36})"')
 
@@ -169,6 +170,42 @@ def test_an_agent_handles_a_certdc_dossier_and_the_operator_sees_it(tmp_path: Pa
                 ):
                     assert fact in facts, fact
                 assert all("Camille" not in str(e) for e in entries)
+
+                # « Preuve »: once the checkpoint is stamped and witnessed, in plain words.
+                checkpoints = si.runtime.checkpoints
+
+                async def witnessed() -> bool:
+                    await si.runtime.drain.wait_drained()
+                    await checkpoints.maybe_checkpoint(force=True)
+                    gap = await checkpoints.gap()
+                    return gap.unstamped == 0 and gap.unwitnessed == 0 and gap.checkpoints > 0
+
+                await eventually(witnessed, timeout=60, what="a witnessed checkpoint")
+                summary = await agent.get(f"/console/dossiers/{case_id}/preuve")
+                assert summary.status == 200
+                assert "La preuve est valide" in summary.text, summary.text
+                assert "Le hub a contresigné le point de contrôle" in summary.text
+                assert "une autorité d'horodatage atteste" in summary.text
+                assert "11000201100044" in summary.text  # the DGS gateway sealed it
+                async with agent.session.get(
+                    f"{si.base}/console/dossiers/{case_id}/preuve.asice"
+                ) as r:
+                    assert r.status == 200
+                    assert r.headers["Content-Type"] == "application/vnd.etsi.asic-e+zip"
+                    bundle = tmp_path / "preuve.asice"
+                    bundle.write_bytes(await r.read())
+                identity = si.runtime.identity
+                report = verify_bundle(
+                    bundle,
+                    trust=TrustInputs(
+                        anchors=identity.hub_ca,
+                        journal_keys=(identity.journal_vkey,),
+                        witness_keys=(identity.witness_vkey,),
+                        require_witness=True,
+                    ),
+                )
+                assert report.ok, report.reasons
+                assert not list((si.settings.data_dir / "exports").iterdir())
             finally:
                 await agent.close()
                 await other.close()

@@ -1,0 +1,135 @@
+"""« Preuve »: a dossier's evidence bundle, and what it proves in plain words.
+
+The bundle is made by :func:`gateway.evidence_export.export_bundle` (the same as
+``GET /evidence/{id}`` on the LAN API), then checked by the verifier
+(:func:`trust.bundle_verify.verify_bundle`) with this gateway's trust inputs: the hub
+CA, the journal key and the hub's witness key. The sender's seal over the dossier
+(``seals/sender.p7s`` over ``manifest.json``) is checked too, to name who sealed it.
+
+Exports hold the dossier in clear: each lives in ``<data>/exports`` only while it is
+read, then is deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from gateway.evidence_export import ExportedBundle, export_bundle
+from gateway.runtime import GatewayRuntime
+from trust.bundle import MANIFEST_JSON, SENDER_SEAL, BundleReader
+from trust.bundle_verify import TrustInputs, verify_bundle
+from trust.seal import verify_seal
+
+# The verifier's section names, in French.
+SECTIONS = {
+    "files": "Fichiers du dossier",
+    "seal": "Sceau du paquet de preuve",
+    "manifest": "Manifeste du dossier",
+    "checkpoint": "Point de contrôle du journal",
+    "witness": "Contreseing du hub",
+    "entries": "Entrées du journal",
+    "time-stamp": "Horodatage",
+    "trust": "Ancres de confiance",
+}
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What the bundle of one dossier establishes, as the verifier found it."""
+
+    ok: bool
+    sender: str | None  # subject of the sender's seal certificate
+    sender_ok: bool
+    bundle_sealed_by: str | None
+    time_stamped_at: str | None
+    tsa: str | None
+    witnessed: bool
+    witnessed_at: str | None
+    checkpoint_size: int
+    entries: int
+    files: str | None
+    sections: tuple[tuple[str, bool, tuple[str, ...]], ...]  # (French name, ok, reasons)
+    warnings: tuple[str, ...]
+
+
+async def export_to(runtime: GatewayRuntime, dossier_id: str) -> ExportedBundle:
+    """Export to a fresh file under ``<data>/exports`` (the caller deletes it)."""
+    exports = runtime.settings.data_dir / "exports"
+    await asyncio.to_thread(exports.mkdir, mode=0o700, exist_ok=True)
+    target = exports / f"{dossier_id}-{secrets.token_hex(8)}.asice"
+    identity = runtime.identity
+    await runtime.drain.wait_drained()
+    return await export_bundle(
+        dossier_id,
+        target,
+        store=runtime.store,
+        blobs=runtime.blobs,
+        journal=runtime.journal,
+        sealer=identity.seal,
+        anchors=identity.hub_ca,
+        journal_key=identity.journal_vkey,
+        witness_key=identity.witness_vkey,
+        now=runtime.deps.clock(),
+    )
+
+
+def _verify(runtime: GatewayRuntime, done: ExportedBundle) -> Proof:
+    identity = runtime.identity
+    anchors = tuple(identity.hub_ca)
+    report = verify_bundle(
+        done.path,
+        trust=TrustInputs(
+            anchors=anchors,
+            journal_keys=(identity.journal_vkey,),
+            witness_keys=(identity.witness_vkey,),
+        ),
+    )
+    sender, sender_ok = None, False
+    with BundleReader(done.path) as reader:
+        if reader.has(SENDER_SEAL):
+            seal = verify_seal(
+                reader.read(SENDER_SEAL), reader.read(MANIFEST_JSON), anchors=anchors
+            )
+            sender, sender_ok = seal.subject or None, seal.result.ok
+    facts = report.facts
+    return Proof(
+        ok=report.ok and sender_ok,
+        sender=sender,
+        sender_ok=sender_ok,
+        bundle_sealed_by=facts.get("sealed by"),
+        time_stamped_at=facts.get("time-stamped at"),
+        tsa=facts.get("time-stamp authority"),
+        witnessed="witnessed by" in facts,
+        witnessed_at=facts.get("witnessed at"),
+        checkpoint_size=done.checkpoint_size,
+        entries=done.entries,
+        files=facts.get("files"),
+        sections=tuple(
+            (SECTIONS.get(s.subject, s.subject), s.ok, tuple(s.reasons)) for s in report.sections
+        ),
+        warnings=report.warnings,
+    )
+
+
+async def prove(runtime: GatewayRuntime, dossier_id: str) -> Proof:
+    """Export, verify, delete; raises EvidenceNotReady while the checkpoint is unstamped."""
+    done = await export_to(runtime, dossier_id)
+    try:
+        return await asyncio.to_thread(_verify, runtime, done)
+    finally:
+        await asyncio.to_thread(_unlink, done.path)
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return None if not text else datetime.fromisoformat(text.replace("Z", "+00:00"))
