@@ -240,6 +240,29 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class RssSampler:
+    """The largest RSS of each service seen in each phase (sampled every 50 ms)."""
+
+    def __init__(self, topo: Topology) -> None:
+        self.pids = {name: s.process.pid for name, s in topo.services().items() if s.process}
+        self.phase = "upload_and_complete"
+        self.peaks: dict[str, dict[str, float]] = {}
+
+    async def run(self) -> None:
+        while True:
+            peaks = self.peaks.setdefault(self.phase, {})
+            for name, pid in self.pids.items():
+                peaks[name] = max(peaks.get(name, 0.0), round(rss_mb(pid), 1))
+            await asyncio.sleep(0.05)
+
+
 class CpuMeter:
     def __init__(self, topo: Topology) -> None:
         self.pids = {name: s.process.pid for name, s in topo.services().items() if s.process}
@@ -342,10 +365,14 @@ async def big(
             yield chunk
 
     external_id = f"BIG-{time.monotonic_ns()}"
+    sampler = RssSampler(topo)
+    sampling = asyncio.create_task(sampler.run())
     start = time.monotonic()
     completed = await send(osl, external_id, body(), size, b64_sha256(digest))
+    sampler.phase = "push_to_notification"
     await rx.wait_for([external_id], timeout=max(300.0, size / MB))
     notified = rx.seen[external_id]
+    sampler.phase = "download"
     case_id = rx.cases[external_id]
     case = (await si.expect(200, "GET", f"{API}/cases/{case_id}")).json()
     url = f"{si.base}{API}/cases/{case_id}/attachments/{case['attachments'][0]['id']}"
@@ -357,6 +384,7 @@ async def big(
             check.update(chunk)
             got += len(chunk)
     end = time.monotonic()
+    sampling.cancel()
     if got != size or check.digest() != digest:
         raise SystemExit("the big attachment came back different")
     return {
@@ -371,14 +399,16 @@ async def big(
             for name, s in topo.services().items()
             if s.process
         },
+        "max_rss_MB_by_phase": sampler.peaks,
     }
 
 
 class Profiler:
     """``py-spy record`` (raw, GIL holders only) of each service, for one phase."""
 
-    def __init__(self, topo: Topology, folder: Path | None) -> None:
+    def __init__(self, topo: Topology, folder: Path | None, phase: str) -> None:
         self.folder = folder
+        self.phase = phase
         self.spies: dict[str, subprocess.Popen[bytes]] = {}
         if folder is None:
             return
@@ -388,7 +418,7 @@ class Profiler:
             assert service.process is not None
             self.spies[name] = subprocess.Popen(
                 [spy, "record", "--pid", str(service.process.pid), "--format", "raw",
-                 "--rate", "200", "--nonblocking", "--gil", "-o", str(folder / f"{name}.raw")],
+                 "--rate", "200", "--nonblocking", "--gil", "-o", str(folder / f"{phase}-{name}.raw")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
 
@@ -398,7 +428,7 @@ class Profiler:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
             assert self.folder is not None
-            out[name] = profile_summary(self.folder / f"{name}.raw")
+            out[name] = profile_summary(self.folder / f"{self.phase}-{name}.raw")
         return out
 
 
@@ -450,7 +480,7 @@ async def exchange(topo: Topology, args: argparse.Namespace) -> dict[str, Any]:
             ):
                 if count:
                     say(f"{name}: {count} dossiers, {args.concurrency} in flight")
-                    spy = Profiler(topo, args.py_spy if name == "burst_10KB" else None)
+                    spy = Profiler(topo, args.py_spy if name == "burst_10KB" else None, name)
                     results[name] = await burst(
                         topo, osl, rx, count=count, size=size, concurrency=args.concurrency
                     )
@@ -463,7 +493,10 @@ async def exchange(topo: Topology, args: argparse.Namespace) -> dict[str, Any]:
                 )
             if args.big_mb:
                 say(f"big attachment: {args.big_mb} MB")
+                spy = Profiler(topo, args.py_spy, "big_attachment")
                 results["big_attachment"] = await big(topo, osl, si, rx, size=args.big_mb * MB)
+                if spy.spies:
+                    results["big_attachment"]["py_spy"] = spy.stop()
         finally:
             stop.set()
             await polling

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 from gateway.encrypted_blobs import EncryptedBlobStore
 from gateway.errors import HubRefused, HubUnreachable
 from gateway.link_client import LinkClient, unb64
-from gateway.outbox import Item, update_payload
+from gateway.outbox import Finish, Item, update_payload
 from gateway.sealing import seal_manifest
 from gateway.tables import GatewayTables, folder_subject
 from hubee.attachments import digest_header
@@ -36,6 +37,7 @@ from trust.evidence import SealingIdentity
 from trust.manifest import AttachmentDigest, Manifest
 
 CHUNK = 1024 * 1024
+SMALL = 1024 * 1024  # attachments up to this size are re-sent whole rather than resumed
 
 
 def folder_body(folder: Folder) -> dict[str, Any]:
@@ -117,7 +119,7 @@ class Pusher:
 
     # Folders ---------------------------------------------------------------------------
 
-    async def push_folder(self, item: Item) -> None:
+    async def push_folder(self, item: Item) -> Finish:
         folder_id = item.payload["folderId"]
 
         def load(tx: StoreTx) -> tuple[Folder, bytes, bytes]:
@@ -135,9 +137,14 @@ class Pusher:
         await self._store.write(lambda tx: self._map(tx, folder, remote, self._clock()))
         for attachment in folder.attachments:
             remote_id = _remote_attachment(remote, attachment)
-            await self._upload(f"/link/v1/folders/{folder_id}/attachments/{remote_id}", attachment)
+            await self._upload(
+                f"/link/v1/folders/{folder_id}/attachments/{remote_id}",
+                attachment,
+                first_attempt=item.attempts == 0,
+            )
         accepted = await self._link.complete(folder_id)
-        await self._store.write(lambda tx: self._accepted(tx, folder, accepted, self._clock()))
+        # Committed with the item's "done", in one transaction (gateway.outbox.Finish).
+        return lambda tx: self._accepted(tx, folder, accepted, self._clock())
 
     def _map(self, tx: StoreTx, folder: Folder, remote: dict[str, Any], now: datetime) -> None:
         tables = GatewayTables.of(tx)
@@ -182,11 +189,22 @@ class Pusher:
             now,
         )
 
-    async def _upload(self, path: str, attachment: Attachment) -> None:
+    async def _upload(self, path: str, attachment: Attachment, *, first_attempt: bool) -> None:
         assert attachment.sha256 is not None
+        if first_attempt and attachment.size <= SMALL:
+            # Saves the HEAD round trip: the hub normally holds none of it yet. After a
+            # crash it may hold a part (a PUT from 0 replaces it) or all of it (the same
+            # bytes again are a no-op); on any refusal, ask the hub as usual below.
+            with contextlib.suppress(HubRefused):
+                await self._put(path, attachment, 0)
+                return
         offset = await self._link.upload_offset(path)
         if offset >= attachment.size and attachment.size > 0:
             return
+        await self._put(path, attachment, offset)
+
+    async def _put(self, path: str, attachment: Attachment, offset: int) -> None:
+        assert attachment.sha256 is not None
         try:
             reached = await self._link.upload(
                 path,
@@ -276,6 +294,7 @@ class Pusher:
                 f"/link/v1/cases/{remote_case}/events/{remote_id}/attachments/"
                 f"{by_name.get(attachment.file_name)}",
                 attachment,
+                first_attempt=False,
             )
 
     async def push_receipt(self, item: Item) -> None:
