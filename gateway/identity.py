@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 
 from gateway.blob_crypto import read_master_key, write_master_key
 from gateway.errors import GatewayConfigError, NotEnrolled
+from gateway.key_switch import finish_switch
 from gateway.settings import Enrollment, GatewayPaths, GatewaySettings
 from trust.checkpoint import VerifierKey
 from trust.errors import KeyMaterialError, MalformedInputError
@@ -80,6 +81,7 @@ class GatewayIdentity:
     @classmethod
     def load(cls, settings: GatewaySettings) -> GatewayIdentity:
         paths = settings.paths
+        finish_switch(paths)  # a key rotation killed mid-switch (gateway.key_switch)
         enrollment = Enrollment.load(paths)
         try:
             seal_signer = FileSigner.load(paths.seal_key)
@@ -114,6 +116,7 @@ def link_ssl_context(paths: GatewayPaths) -> ssl.SSLContext:
     Only the pinned CA is trusted (not the system store); the hub's certificate must
     also name the host of the hub URL. TLS 1.2 is the floor (LINK.md).
     """
+    finish_switch(paths)
     if not paths.tls_cert.exists():
         raise NotEnrolled(f"{paths.root} has no TLS certificate yet")
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(paths.hub_ca))

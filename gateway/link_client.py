@@ -187,6 +187,19 @@ class LinkClient:
     async def get_receipt(self, receipt_id: str) -> dict[str, Any]:
         return await self._json("GET", f"/link/v1/receipts/{receipt_id}", "pulling a receipt")
 
+    # Key rotation (docs/KEYS.md) ------------------------------------------------------------
+
+    async def request_renewal(self, tls_csr: str, seal_csr: str) -> dict[str, Any]:
+        body = {"tlsCsr": tls_csr, "sealCsr": seal_csr}
+        return await self._json(
+            "POST", "/link/v1/gateway/renewal", "asking for new certificates", json=body
+        )
+
+    async def complete_renewal(self) -> dict[str, Any]:
+        return await self._json(
+            "POST", "/link/v1/gateway/renewal/complete", "completing the key rotation"
+        )
+
     # Witness --------------------------------------------------------------------------------
 
     async def witness(self, note: bytes, proof: list[bytes], from_size: int) -> bytes:

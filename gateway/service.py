@@ -9,7 +9,9 @@ stops the others:
 - the outbox worker pushing to the hub (``gateway.outbox``, ``gateway.push``);
 - the feed long-poll pulling from the hub (``gateway.pull``);
 - checkpoints every N entries or T seconds, then their time-stamps (the configured
-  TSA, the hub's by default) and the hub's cosignatures (``gateway.checkpoints``).
+  TSA, the hub's by default) and the hub's cosignatures (``gateway.checkpoints``);
+- what gateway.yaml lists: watched folders, webhooks, the retention purge
+  (``gateway.service_tasks``), clients of the LAN API over loopback.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from gateway.outbox import Outbox, backoff
 from gateway.pull import Puller
 from gateway.push import Pusher
 from gateway.runtime import GatewayRuntime
+from gateway.service_tasks import TaskState, check_secrets, configured_tasks, lan_url
 from gateway.settings import GatewaySettings
 from gateway.status import GatewayStatus, gateway_status, record_errors
 from gateway.wakeups import wait_event
@@ -75,6 +78,7 @@ class GatewayService:
             wait=feed_wait,
         )
         self.trust_error: str | None = None
+        self.task_states: list[TaskState] = []  # folders, webhooks, purge (gateway.yaml)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -98,6 +102,7 @@ class GatewayService:
 
     async def start(self, *, serve_lan: bool = True) -> None:
         runtime = self.runtime
+        check_secrets(runtime.settings)  # a missing secret file: exit 3 before serving
         if serve_lan:
             app = make_lan_app(runtime, route_tables=[metrics_routes])
             app[METRICS_ERRORS] = lambda: (self.puller.last_error, self.trust_error)
@@ -117,6 +122,10 @@ class GatewayService:
             self._trust_loop(),
             record_errors(runtime, self),
         ):
+            self._spawn(work)
+        lan = lan_url(runtime.settings, self.port) if serve_lan else None
+        self.task_states, works = configured_tasks(runtime, lan)
+        for work in works:
             self._spawn(work)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
