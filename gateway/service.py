@@ -34,6 +34,7 @@ from gateway.pull import Puller
 from gateway.push import Pusher
 from gateway.runtime import GatewayRuntime
 from gateway.service_tasks import TaskState, check_secrets, configured_tasks, lan_url
+from gateway.service_lock import ServiceLock
 from gateway.settings import GatewaySettings
 from gateway.status import GatewayStatus, gateway_status, record_errors
 from gateway.wakeups import wait_event
@@ -81,11 +82,18 @@ class GatewayService:
         self.task_states: list[TaskState] = []  # folders, webhooks, purge (gateway.yaml)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
+        self._lock: ServiceLock | None = None
         self.port = 0
 
     @classmethod
     async def open(cls, settings: GatewaySettings, *, clock: Clock = utc_now) -> GatewayService:
-        runtime = await GatewayRuntime.open(settings, clock=clock)
+        lock = ServiceLock(settings.paths)  # one service per data folder (rotate-keys)
+        await asyncio.to_thread(lock.acquire, purpose="start a second service")
+        try:
+            runtime = await GatewayRuntime.open(settings, clock=clock)
+        except BaseException:
+            lock.release()
+            raise
         try:
             enrollment = runtime.identity.enrollment
             context = await asyncio.to_thread(link_ssl_context, settings.paths)
@@ -97,8 +105,11 @@ class GatewayService:
             )
         except BaseException:
             await runtime.close()
+            lock.release()
             raise
-        return cls(runtime, link=link, timestamper=timestamper)
+        service = cls(runtime, link=link, timestamper=timestamper)
+        service._lock = lock
+        return service
 
     async def start(self, *, serve_lan: bool = True) -> None:
         runtime = self.runtime
@@ -179,3 +190,5 @@ class GatewayService:
             await self._runner.cleanup()
         await self.link.close()
         await self.runtime.close()
+        if self._lock is not None:
+            self._lock.release()
