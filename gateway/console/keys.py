@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from aiohttp import MultipartReader, web
 
 from gateway.console.accounts import Accounts, User
-from gateway.console.config import ConsoleConfig
 from gateway.console.sessions import Session, Sessions
 from gateway.runtime import GatewayRuntime
+from gateway.settings import ConsoleSettings
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Console:
     """What every console handler may use."""
 
     runtime: GatewayRuntime
-    config: ConsoleConfig
+    config: ConsoleSettings
     accounts: Accounts
     sessions: Sessions
 

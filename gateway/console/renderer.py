@@ -156,26 +156,39 @@ def render_data(data: bytes, file_name: str) -> Rendered:
         except (ValueError, UnicodeDecodeError):
             return Rendered((), error="Ce fichier JSON est illisible : téléchargez-le.")
         root = _json_field("Données", doc, budget)
-        fields = root.children if root is not None else ()
-        return Rendered(fields, truncated=budget.truncated)
+        fields = () if root is None else (root.children or (root,))
+        return _result(fields, None, budget)
     head = data[:4096].upper()
     if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
         return Rendered((), error="Ce fichier XML déclare des entités : il n'est pas affiché.")
     # A pull parser keeps what it read before an error: a cut file shows its readable part.
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
-    element: ET.Element | None = None
+    roots: list[ET.Element] = []
     error = None
     try:
-        parser.feed(data)
+        for offset in range(0, len(data), 64 * 1024):
+            parser.feed(data[offset : offset + 64 * 1024])
+            _first_element(parser, roots)
         parser.close()
+        _first_element(parser, roots)
     except ET.ParseError:
         error = "Ce fichier XML est incomplet ou mal formé : seule sa partie lisible est affichée."
-    for event in parser.read_events():
-        found: object = event[-1] if isinstance(event, tuple) else None
-        if element is None and isinstance(found, ET.Element):
-            element = found
+    element = roots[0] if roots else None
     if element is None:
         return Rendered((), error="Ce fichier XML est illisible : téléchargez-le.")
     root = _xml_field(element, budget)
-    fields = (root,) if root is not None else ()
+    return _result((root,) if root is not None else (), error, budget)
+
+
+def _result(fields: tuple[Field, ...], error: str | None, budget: _Budget) -> Rendered:
+    if not fields and error is None:
+        error = "Ce fichier ne contient aucune donnée à afficher."
     return Rendered(fields, error=error, truncated=budget.truncated, signed=budget.signed)
+
+
+def _first_element(parser: ET.XMLPullParser[ET.Element], roots: list[ET.Element]) -> None:
+    """Keep the first element seen (events come before a parse error is raised)."""
+    for event in parser.read_events():
+        found: object = event[-1] if isinstance(event, tuple) else None
+        if not roots and isinstance(found, ET.Element):
+            roots.append(found)

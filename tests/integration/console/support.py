@@ -3,12 +3,14 @@ browser stand-in: a cookie jar, form fields read from the served HTML."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -127,11 +129,30 @@ async def serve_console(runtime: GatewayRuntime) -> AsyncIterator[Console]:
         await runner.cleanup()
 
 
+class Clock:
+    """A clock the test moves (session expiry, lock-out), readable by the gateway."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 @asynccontextmanager
-async def offline_console(root: Path, **settings: Any) -> AsyncIterator[Console]:
-    runtime = await GatewayRuntime.open(si_settings(root, **settings))
+async def offline_console(
+    root: Path, *, clock: Clock | None = None, **settings: Any
+) -> AsyncIterator[Console]:
+    runtime = await GatewayRuntime.open(si_settings(root, **settings), clock=clock or Clock())
+    drain = asyncio.create_task(runtime.drain.run())  # audit entries reach the journal
     try:
         async with serve_console(runtime) as console:
             yield console
     finally:
+        drain.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await drain
         await runtime.close()

@@ -6,16 +6,32 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from gateway.console.accounts import Accounts, Role, roles_of
+from gateway.settings import ConsoleSettings
 from hubee.model import Scope
 from tests.integration.console.support import PASSWORD, Browser
-from tests.integration.gateway.world import SAINT_DENIS, eventually, lan_client, world
+from tests.integration.gateway.world import (
+    DGS,
+    SAINT_DENIS,
+    Gw,
+    close_hub,
+    enrolled_settings,
+    eventually,
+    lan_client,
+    open_hub,
+    start_gateway,
+)
 from tests.unit.gateway.support import LanClient, certdc_folder, deposit
 from trust.bundle_verify import TrustInputs, verify_bundle
 
+UPLOAD_LIMIT = 64 * 1024
 _CASE_LINK = re.compile(r'href="/console/dossiers/([0-9a-f-]{36})"')
 
 
@@ -40,7 +56,7 @@ async def _operator_view(dgs: LanClient, case_id: str) -> dict[str, Any]:
 
 def test_an_agent_handles_a_certdc_dossier_and_the_operator_sees_it(tmp_path: Path) -> None:
     async def main() -> None:
-        async with world(tmp_path) as (_hub, osl, si, session):
+        async with _world(tmp_path) as (osl, si, session):
             dgs = await lan_client(
                 osl, session, name="logiciel-dgs", process="CERTDC", scope=Scope.OSL
             )
@@ -118,6 +134,15 @@ def test_an_agent_handles_a_certdc_dossier_and_the_operator_sees_it(tmp_path: Pa
                     assert "fr-alert--success" in done.text, action
                     assert f'fr-badge--info">{label}' in done.text, action
 
+                # Too big a file: a clear 413 page, and nothing sent.
+                too_big = await agent.post(
+                    f"/console/dossiers/{case_id}/actions/repondre",
+                    _multipart(agent.csrf, "Trop gros.", "gros.pdf", b"%PDF" + b"0" * UPLOAD_LIMIT),
+                )
+                assert too_big.status == 413
+                assert "dépasse la taille autorisée" in too_big.text
+                assert "Traceback" not in too_big.text
+
                 # A reply with a file, then the end of the dossier.
                 reply = await agent.post(
                     f"/console/dossiers/{case_id}/actions/repondre",
@@ -140,7 +165,8 @@ def test_an_agent_handles_a_certdc_dossier_and_the_operator_sees_it(tmp_path: Pa
                     view = await _operator_view(dgs, operator_case)
                     messages = [e.get("message") for e in view.get("events", [])]
                     ok = (
-                        view["status"] == "DONE"
+                        "Trop gros." not in messages
+                        and view["status"] == "DONE"
                         and "Merci de joindre l'acte." in messages
                         and "Voici l'acte." in messages
                         and "Acte de décès dressé." in messages
@@ -211,6 +237,26 @@ def test_an_agent_handles_a_certdc_dossier_and_the_operator_sees_it(tmp_path: Pa
                 await other.close()
 
     asyncio.run(main())
+
+
+@asynccontextmanager
+async def _world(folder: Path) -> AsyncIterator[tuple[Gw, Gw, aiohttp.ClientSession]]:
+    """world(), with a small upload limit on Saint-Denis's console."""
+    async with AsyncExitStack() as stack:
+        hub = await open_hub(folder)
+        stack.push_async_callback(close_hub, hub)
+        osl = await start_gateway(await enrolled_settings(hub, folder / "dgs", DGS), "dgs")
+        stack.push_async_callback(osl.service.close)
+        si_settings = await enrolled_settings(
+            hub,
+            folder / "saint-denis",
+            SAINT_DENIS,
+            console=ConsoleSettings(max_upload_bytes=UPLOAD_LIMIT),
+        )
+        si = await start_gateway(si_settings, "saint-denis")
+        stack.push_async_callback(si.service.close)
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        yield osl, si, session
 
 
 def _multipart(csrf: str, message: str, name: str, data: bytes) -> Any:
