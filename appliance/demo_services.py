@@ -1,5 +1,5 @@
-"""The demo's services as an operator runs them: ``sceau hub run``, ``sceau gateway run``
-and ``sceau gateway folders run``, each a real process (``python -m appliance …``)
+"""The demo's services as an operator runs them: ``sceau hub run`` and ``sceau gateway
+run`` (with a watched folder from its gateway.yaml), each a real process (``python -m appliance …``)
 whose output goes to a log file in its data folder.
 
 One-shot administration (``sceau hub org add``, ``sceau gateway enroll``, …) runs the

@@ -1,18 +1,21 @@
 """The demo's topology, brought up as an operator would: ``sceau hub init``, the
 directory, ``sceau hub run`` over TLS, then for each organisation ``sceau gateway init``,
 an enrollment token, ``sceau gateway enroll`` (CSR → certificates over the link API),
-its LAN clients, and ``sceau gateway run``; a watched-folder adapter for one recipient."""
+its LAN clients, and ``sceau gateway run``; one recipient's gateway also runs a watched
+folder, listed in its gateway.yaml (``folders:``)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from appliance.demo_cast import DOSSIERS, ORGS, Dossier, Org, processes, subscriptions
 from appliance.demo_services import DemoStepFailed, Service, sceau
+from gateway.settings import GatewaySettings
+from gateway.settings_tasks import WatchedFolder
 
 # Checkpoints every half second: bundles are ready soon after the last status.
 CHECKPOINT_SECONDS = "0.5"
@@ -121,11 +124,12 @@ async def build(world: World, step: Callable[[str], None]) -> None:
         await _client(recipient_gw, api_client_name(dossier, "SI"), dossier.process, "SI")
         if dossier.watched_folder:
             await _client(recipient_gw, folder_client_name(dossier), dossier.process, "SI")
-    step("sceau gateway run (4 gateways, mTLS to the hub)")
-    await asyncio.gather(*(g.service.start() for g in world.gateways.values()))
     for dossier in DOSSIERS:
         if dossier.watched_folder:
-            await _start_adapter(world, dossier)
+            step(f"gateway.yaml: a watched folder for {dossier.process} ({dossier.recipient.name})")
+            await asyncio.to_thread(_configure_folder, world, dossier)
+    step("sceau gateway run (4 gateways, mTLS to the hub)")
+    await asyncio.gather(*(g.service.start() for g in world.gateways.values()))
 
 
 async def _client(gateway: Gateway, name: str, process: str, scope: str) -> None:
@@ -139,7 +143,9 @@ async def _client(gateway: Gateway, name: str, process: str, scope: str) -> None
     gateway.clients[name] = Credentials(found["client_id"], found["client_secret"], scope)
 
 
-async def _start_adapter(world: World, dossier: Dossier) -> None:
+def _configure_folder(world: World, dossier: Dossier) -> None:
+    """Add the watched folder to the recipient's gateway.yaml, as an operator would: the
+    gateway runs it itself against its own LAN API (the secret stays in a file)."""
     recipient = world.gateways[dossier.recipient.slug]
     creds = recipient.clients[folder_client_name(dossier)]
     root = world.work / "folders" / dossier.recipient.slug / dossier.process
@@ -148,28 +154,13 @@ async def _start_adapter(world: World, dossier: Dossier) -> None:
     secret.write_text(creds.secret + "\n", encoding="utf-8")
     secret.chmod(0o600)
     world.folder_roots[dossier.process] = root
-    adapter = Service(
-        f"folders {dossier.process}",
-        [
-            "gateway",
-            "folders",
-            "run",
-            "--api",
-            recipient.service.url,
-            "--client-id",
-            creds.client_id,
-            "--client-secret-file",
-            str(secret),
-            "--root",
-            str(root),
-            "--process",
-            dossier.process,
-            "--side",
-            "SI",
-            "--scan-interval",
-            SCAN_SECONDS,
-        ],
-        root.parent / f"{dossier.process}.log",
+    settings = GatewaySettings.load(recipient.data)
+    folder = WatchedFolder(
+        dossier.process,
+        root,
+        "SI",
+        creds.client_id,
+        secret,
+        scan_interval=float(SCAN_SECONDS),
     )
-    world.adapters[dossier.process] = adapter
-    await adapter.start(wait_for_url=False)
+    replace(settings, folders=(*settings.folders, folder)).save()
