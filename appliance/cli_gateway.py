@@ -324,6 +324,14 @@ def status_lines(found: dict[str, Any]) -> list[tuple[str, str | None]]:
         lines.append((f"               last refusal or failure: {out['lastError']}", "yellow"))
     if found["webhooks"]["pending"] is not None:
         lines.append((f"  webhooks     {found['webhooks']['pending']} pending", None))
+    for folder in found.get("folders", []):
+        lines.append(
+            (
+                f"  folders      {folder['process']} ({folder['side']}): "
+                f"{folder['sending']} sending, {folder['receiving']} receiving",
+                None,
+            )
+        )
     lines.append((f"  feed cursor  {found['feed']['cursor']}", None))
     errors = found["errors"]
     if not errors:

@@ -31,7 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 from gateway.lan import RUNTIME
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewayPaths
-from gateway.status import LastError, read_errors, webhooks_pending
+from gateway.status import FolderQueue, LastError, folder_queues, read_errors, webhooks_pending
 from gateway.tables import GatewayTables
 from hubee.store import StoreTx
 
@@ -66,6 +66,7 @@ class MetricsSnapshot:
     unstamped_age: float = 0.0  # seconds since the oldest checkpoint without time-stamp
     unwitnessed_age: float = 0.0  # seconds since the oldest checkpoint without cosignature
     webhooks_pending: int | None = None
+    folders: tuple[FolderQueue, ...] = ()
     errors: tuple[LastError, ...] = ()  # the last error of each source, persisted
 
 
@@ -142,7 +143,8 @@ async def snapshot(
         unwitnessed_age=age(
             [r.created_at for r in records if r.cosigned_note is None and r.size > witnessed]
         ),
-        webhooks_pending=await asyncio.to_thread(webhooks_pending, settings.data_dir),
+        webhooks_pending=await asyncio.to_thread(webhooks_pending, settings.paths),
+        folders=await asyncio.to_thread(folder_queues, settings),
         errors=await runtime.store.read(read_errors),
     )
 
@@ -203,6 +205,16 @@ def exposition(snap: MetricsSnapshot) -> bytes:
         gauge("webhook_deliveries_pending", "Webhook deliveries queued, not yet accepted.").set(
             snap.webhooks_pending
         )
+    if snap.folders:
+        folders = gauge(
+            "folder_items",
+            "Watched folders' work in progress: sending (taken from OUT/, not yet in SENT/ or "
+            "FAILED/) and receiving (being written into IN/ or retried).",
+            ("process", "side", "queue"),
+        )
+        for f in snap.folders:
+            folders.labels(f.process, f.side, "sending").set(f.sending)
+            folders.labels(f.process, f.side, "receiving").set(f.receiving)
     active = gauge(
         "error_active",
         "1 while the source's last error is not cleared (hub-feed: the hub's feed; "

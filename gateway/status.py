@@ -2,7 +2,7 @@
 
 :func:`gateway_status` reads everything from the data folder, so ``status`` works from
 another process while ``sceau gateway run`` serves: the enrollment, our certificates'
-expiry, the queues (journal, outbox, webhooks), the last checkpoint with its
+expiry, the queues (journal, outbox, webhooks, watched folders), the last checkpoint with its
 time-stamp and cosignature, and the last errors.
 
 The running service's errors (the hub's feed, the TSA or the witness) live in its
@@ -26,7 +26,7 @@ from cryptography import x509
 from gateway.checkpoints import CheckpointGap
 from gateway.outbox import OutboxState, outbox_state
 from gateway.runtime import GatewayRuntime
-from gateway.settings import GatewayPaths
+from gateway.settings import GatewayPaths, GatewaySettings
 from gateway.tables import GatewayTables
 from hubee.store import StoreTx
 
@@ -115,6 +115,7 @@ class GatewayStatus:
     certificates: tuple[CertificateExpiry, ...] = ()
     last_checkpoint: LastCheckpoint | None = None
     webhooks_pending: int | None = None
+    folders: tuple[FolderQueue, ...] = ()
     errors: tuple[LastError, ...] = ()
 
     @property
@@ -146,6 +147,7 @@ class GatewayStatus:
                 "lastError": out.last_error,
             },
             "webhooks": {"pending": self.webhooks_pending},
+            "folders": [f.to_json() for f in self.folders],
             "feed": {"cursor": self.feed_cursor, "lastError": self.pull_error},
             "errors": {e.source: e.to_json() for e in self.errors},
         }
@@ -164,24 +166,61 @@ def certificate_expiry(paths: GatewayPaths, *, now: datetime) -> tuple[Certifica
     return tuple(out)
 
 
-def webhooks_pending(root: Path) -> int | None:
-    """Deliveries waiting in the webhook queues under the data folder; None: no webhook."""
-    total, found = 0, False
-    for db in sorted(root.rglob("*.db")):
-        if db.name in ("gateway.db", "journal.db"):
-            continue
-        try:
-            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        except sqlite3.Error:
-            continue
-        try:
-            row = conn.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'").fetchone()
-        except sqlite3.Error:
-            continue
-        finally:
-            conn.close()
-        total, found = total + int(row[0]), True
-    return total if found else None
+def _count(db: Path, sql: str) -> int | None:
+    """``sql``'s count in the SQLite file ``db``, read-only; None if absent or unreadable."""
+    if not db.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def webhooks_pending(paths: GatewayPaths) -> int | None:
+    """Deliveries waiting in the webhook queues (``webhooks/*.db``); None: no webhook."""
+    folder = paths.webhooks
+    counts = [
+        _count(db, "SELECT count(*) FROM deliveries WHERE state = 'pending'")
+        for db in (sorted(folder.glob("*.db")) if folder.is_dir() else [])
+    ]
+    found = [n for n in counts if n is not None]
+    return sum(found) if found else None
+
+
+@dataclass(frozen=True)
+class FolderQueue:
+    """One watched folder's work in progress (its ``.sceau/state.db``)."""
+
+    process: str
+    side: str
+    sending: int  # dossiers taken from OUT/, not yet in SENT/ or FAILED/
+    receiving: int  # cases or events being written into IN/ or waiting for a retry
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "process": self.process,
+            "side": self.side,
+            "sending": self.sending,
+            "receiving": self.receiving,
+        }
+
+
+def folder_queues(settings: GatewaySettings) -> tuple[FolderQueue, ...]:
+    """The watched folders' queues (those whose state file exists yet). Blocks."""
+    out = []
+    for folder in settings.folders:
+        db = folder.folder_settings(settings.data_dir).layout.state_db
+        sending = _count(db, "SELECT count(*) FROM outbound")
+        receiving = _count(db, "SELECT count(*) FROM inbound WHERE state IN ('staged', 'retrying')")
+        if sending is not None and receiving is not None:
+            out.append(FolderQueue(folder.process, folder.side, sending, receiving))
+    return tuple(out)
 
 
 def read_errors(tx: StoreTx) -> tuple[LastError, ...]:
@@ -271,6 +310,7 @@ async def gateway_status(
         hub_url=settings.hub_url or enrollment.hub_url,
         certificates=await asyncio.to_thread(certificate_expiry, settings.paths, now=now),
         last_checkpoint=last,
-        webhooks_pending=await asyncio.to_thread(webhooks_pending, settings.data_dir),
+        webhooks_pending=await asyncio.to_thread(webhooks_pending, settings.paths),
+        folders=await asyncio.to_thread(folder_queues, settings),
         errors=await runtime.store.read(read_errors),
     )

@@ -1,0 +1,78 @@
+"""``gateway.status``: the webhook and watched-folder queues read from their SQLite files,
+and the persisted last errors (set, replaced, cleared)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gateway.folders_state import STAGED, FolderState
+from gateway.runtime import GatewayRuntime
+from gateway.settings_tasks import WatchedFolder
+from gateway.status import (
+    HUB_FEED,
+    TSA_WITNESS,
+    folder_queues,
+    read_errors,
+    record_error,
+    webhooks_pending,
+)
+from gateway.webhooks_queue import WebhookQueue
+from tests.unit.gateway.support import DGS, HubPki, enroll_offline
+
+
+def test_webhook_and_folder_queues(tmp_path: Path) -> None:
+    settings = enroll_offline(tmp_path / "g", HubPki.create(), DGS, "OSL")
+    assert webhooks_pending(settings.paths) is None
+    assert folder_queues(settings) == ()
+    settings.paths.webhooks.mkdir()
+    for name, keys in (("crm", ["n1", "n2"]), ("ged", ["n3"])):
+        queue = WebhookQueue(settings.paths.webhooks / f"{name}.db")
+        for key in keys:
+            queue.add(key, b"{}", now=1.0)
+        queue.close()
+    done = WebhookQueue(settings.paths.webhooks / "ged.db")
+    done.mark_delivered("n3", now=2.0, result="204")
+    done.close()
+    assert webhooks_pending(settings.paths) == 2
+    secret = tmp_path / "secret"
+    secret.write_text("s")
+    folders = (
+        WatchedFolder("CERTDC", Path("out-certdc"), "OSL", "client-1", secret),
+        WatchedFolder("RSA", Path("in-rsa"), "SI", "client-2", secret),
+    )
+    settings = replace(settings, folders=folders)
+    layout = folders[0].folder_settings(settings.data_dir).layout
+    layout.state_db.parent.mkdir(parents=True)
+    state = FolderState(layout.state_db)
+    state.claim("dossier-a", now=1.0)
+    state.claim("dossier-b", now=1.0)
+    state.set_inbound("case-1", STAGED, now=1.0)
+    state.close()
+    (queue,) = folder_queues(settings)  # the SI folder has no state file yet
+    assert (queue.process, queue.side, queue.sending, queue.receiving) == ("CERTDC", "OSL", 2, 1)
+
+
+def test_last_errors_are_kept_replaced_and_cleared(tmp_path: Path) -> None:
+    settings = enroll_offline(tmp_path / "g", HubPki.create(), DGS, "OSL")
+    times = iter(datetime(2026, 1, 1, 12, minute, tzinfo=UTC) for minute in range(10))
+
+    async def main() -> list[tuple[str, str, str, str | None]]:
+        runtime = await GatewayRuntime.open(settings, clock=lambda: next(times))
+        try:
+            assert await runtime.store.read(read_errors) == ()
+            await record_error(runtime, HUB_FEED, "hub down")
+            await record_error(runtime, TSA_WITNESS, "TSA timeout")
+            await record_error(runtime, HUB_FEED, "hub still down")
+            await record_error(runtime, TSA_WITNESS, None)
+            found = await runtime.store.read(read_errors)
+            return [(e.source, e.message, e.at, e.cleared_at) for e in found]
+        finally:
+            await runtime.close()
+
+    assert asyncio.run(main()) == [
+        (HUB_FEED, "hub still down", "2026-01-01T12:02:00+00:00", None),
+        (TSA_WITNESS, "TSA timeout", "2026-01-01T12:01:00+00:00", "2026-01-01T12:03:00+00:00"),
+    ]
