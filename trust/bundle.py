@@ -35,6 +35,8 @@ CHECKPOINT_TSR = SCEAU_DIR + "checkpoint.tsr"
 RECEIPTS_DIR = SCEAU_DIR + "receipts/"
 ANCHORS_DIR = SCEAU_DIR + "anchors/"
 SEALS_DIR = SCEAU_DIR + "seals/"
+SENDER_SEAL = SEALS_DIR + "sender.p7s"
+DELIVERY = SCEAU_DIR + "delivery.json"
 
 CHUNK = 1024 * 1024
 

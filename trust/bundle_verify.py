@@ -29,13 +29,22 @@ from trust.bundle import (
     ASIC_MANIFEST,
     CHECKPOINT_NOTE,
     CHECKPOINT_TSR,
+    DELIVERY,
     ENTRIES,
     MANIFEST_JSON,
     PROOFS,
+    SENDER_SEAL,
     SIGNATURE,
     BundleReader,
     ReadLimits,
     entry_names_under,
+)
+from trust.bundle_dossier import (
+    RECORDED_ENTRY_KIND,
+    Delivery,
+    check_not_delivered,
+    check_sender,
+    unsealed,
 )
 from trust.canonical import parse_json
 from trust.checkpoint import (
@@ -143,7 +152,18 @@ def _verify_open(reader: BundleReader, trust: TrustInputs, out: _Sections) -> No
     _verify_files(reader, asic, out)
     _verify_seal(reader.read(SIGNATURE), asic_xml, anchors, out)
     manifest_json = reader.read(MANIFEST_JSON)
-    manifest = _verify_manifest(manifest_json, asic, out)
+    delivery = Delivery.parse(reader.read(DELIVERY)) if reader.has(DELIVERY) else None
+    manifest = _verify_manifest(manifest_json, asic, delivery, out)
+    sender = check_sender(
+        reader.read(SENDER_SEAL) if reader.has(SENDER_SEAL) else None,
+        manifest,
+        manifest_json,
+        anchors,
+    )
+    if sender.result is not None:
+        out.items.append(sender.result)
+    out.facts.update(sender.facts)
+    out.warnings.extend(sender.warnings)
     checkpoint = _verify_checkpoint(reader, journal_keys, witness_keys, trust.require_witness, out)
     _verify_entries(reader, manifest, manifest_json, checkpoint, out)
     _verify_time(reader, checkpoint, anchors, out)
@@ -243,7 +263,9 @@ def _verify_seal(
         out.facts["sealed at (claimed)"] = _iso(result.signing_time)
 
 
-def _verify_manifest(manifest_json: bytes, asic: AsicManifest, out: _Sections) -> Manifest | None:
+def _verify_manifest(
+    manifest_json: bytes, asic: AsicManifest, delivery: Delivery | None, out: _Sections
+) -> Manifest | None:
     try:
         manifest = Manifest.from_json(manifest_json)
     except MalformedInputError as exc:
@@ -251,8 +273,13 @@ def _verify_manifest(manifest_json: bytes, asic: AsicManifest, out: _Sections) -
         return None
     refs = {r.uri: r for r in asic.references}
     checks = [Check("manifest.json", True, f"canonical, {manifest.kind} {manifest.id}")]
+    withheld = 0
     for a in manifest.attachments:
         ref = refs.get(a.file_name)
+        if ref is None and delivery is not None and a.file_name in delivery.not_delivered:
+            checks.append(check_not_delivered(manifest, delivery, a))
+            withheld += 1
+            continue
         ok = ref is not None and ref.sha256.hex() == a.sha256
         checks.append(
             Check(
@@ -266,8 +293,20 @@ def _verify_manifest(manifest_json: bytes, asic: AsicManifest, out: _Sections) -
     listed = {a.file_name for a in manifest.attachments} | {MANIFEST_JSON}
     for extra in sorted(set(refs) - listed):
         checks.append(Check(f"file {extra}", False, "sealed but not listed in manifest.json"))
+    if delivery is not None:
+        for name in sorted(
+            set(delivery.not_delivered) - {a.file_name for a in manifest.attachments}
+        ):
+            checks.append(Check(f"file {name}", False, "in delivery.json but not in manifest.json"))
+        delivered = len(manifest.attachments) - withheld
+        out.facts["delivered to"] = (
+            f"{delivery.recipient}: {delivered} of the folder's {len(manifest.attachments)} files"
+            + (f"; {withheld} went to other recipients only (digests only)" if withheld else "")
+        )
     out.add("manifest", *checks)
-    out.facts["dossier"] = f"{manifest.kind} {manifest.id}"
+    out.facts["dossier"] = f"{manifest.kind} {manifest.id}" + (
+        " (no sender seal)" if unsealed(manifest) else ""
+    )
     if manifest.process_code:
         out.facts["process"] = manifest.process_code
     return manifest
@@ -356,7 +395,7 @@ def _verify_entries(
             )
         data = doc.get("data")
         if (
-            doc.get("kind") == MANIFEST_ENTRY_KIND
+            doc.get("kind") in (MANIFEST_ENTRY_KIND, RECORDED_ENTRY_KIND)
             and isinstance(data, dict)
             and data.get("manifestSha256") == manifest_sha
         ):

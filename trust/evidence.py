@@ -27,6 +27,7 @@ from trust.bundle import (
     ASIC_MANIFEST,
     CHECKPOINT_NOTE,
     CHECKPOINT_TSR,
+    DELIVERY,
     ENTRIES,
     MANIFEST_JSON,
     PROOFS,
@@ -97,6 +98,28 @@ class BundleContents:
     anchors: Mapping[str, bytes] = field(default_factory=dict)
     receipts: Mapping[str, bytes] = field(default_factory=dict)
     seals: Mapping[str, bytes] = field(default_factory=dict)
+    # A recipient's bundle of a folder for several recipients: the manifest's files
+    # that went to others only, left out (their digests stay in manifest.json), and
+    # the recipient this bundle is for (written to META-INF/sceau/delivery.json).
+    not_delivered: tuple[str, ...] = ()
+    recipient: str | None = None
+
+    def delivery_json(self) -> bytes | None:
+        if not self.not_delivered and self.recipient is None:
+            return None
+        by_name = {a.file_name: a for a in self.manifest.attachments}
+        unknown = sorted(set(self.not_delivered) - set(by_name))
+        if unknown:
+            raise MalformedInputError(f"not-delivered files {unknown} are not in the manifest")
+        return canonical_json(
+            {
+                "recipient": self.recipient,
+                "notDelivered": [
+                    {"fileName": n, "sha256": by_name[n].sha256, "size": by_name[n].size}
+                    for n in sorted(self.not_delivered)
+                ],
+            }
+        )
 
 
 # A file's bytes, its path, or a function opening a stream of them (for a store that
@@ -135,10 +158,13 @@ def write_bundle(
 ) -> Path:
     """Write the bundle atomically and return its path.
 
-    ``files`` maps each attachment's file name in the manifest to its bytes or path.
+    ``files`` maps each attachment's file name in the manifest to its bytes or path,
+    except those of ``contents.not_delivered``.
     """
     manifest = contents.manifest
-    expected = {a.file_name: a for a in manifest.attachments}
+    delivery = contents.delivery_json()
+    withheld = set(contents.not_delivered)
+    expected = {a.file_name: a for a in manifest.attachments if a.file_name not in withheld}
     if set(files) != set(expected):
         missing = sorted(set(expected) - set(files))
         extra = sorted(set(files) - set(expected))
@@ -148,7 +174,7 @@ def write_bundle(
     manifest_json = manifest.to_json()
     asic = AsicManifest.build(
         SIGNATURE,
-        [(a.file_name, a.mime_type, bytes.fromhex(a.sha256)) for a in manifest.attachments]
+        [(a.file_name, a.mime_type, bytes.fromhex(a.sha256)) for a in expected.values()]
         + [(MANIFEST_JSON, "application/json", hashlib.sha256(manifest_json).digest())],
     )
     asic_xml = asic.to_xml()
@@ -177,6 +203,8 @@ def write_bundle(
         writer.add_bytes(CHECKPOINT_NOTE, contents.journal.checkpoint_note)
         if contents.journal.checkpoint_tsr is not None:
             writer.add_bytes(CHECKPOINT_TSR, contents.journal.checkpoint_tsr)
+        if delivery is not None:
+            writer.add_bytes(DELIVERY, delivery)
         for prefix, extra_files in (
             (RECEIPTS_DIR, contents.receipts),
             (ANCHORS_DIR, contents.anchors),
