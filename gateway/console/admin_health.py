@@ -25,7 +25,7 @@ from gateway.runtime import GatewayRuntime
 from hubee.sqlite_store import sqlite_connection
 from trust.journal_store import CheckpointRecord
 from trust.pki import load_certificates_file
-from trust.tsp_parse import parse_response
+from trust.tsp_parse import ParsedToken, parse_response
 
 EXPIRY_WARNING_DAYS = 30
 
@@ -66,8 +66,7 @@ def checkpoint_view(record: CheckpointRecord) -> CheckpointView:
             token = None
         if token is not None:
             stamped_at = token.gen_time
-            if token.certificates:
-                tsa = asn1_x509.Name.load(token.certificates[0].subject_der).human_friendly
+            tsa = _tsa_name(token)
     cosignatures = 0
     if record.cosigned_note is not None:
         tail = record.cosigned_note.rsplit(b"\n\n", 1)[-1]
@@ -81,6 +80,22 @@ def checkpoint_view(record: CheckpointRecord) -> CheckpointView:
         cosignatures=cosignatures,
         witnessed=record.cosigned_note is not None,
     )
+
+
+def _tsa_name(token: ParsedToken) -> str | None:
+    """The subject of the certificate that signed the token (its signer's id)."""
+    for signer in token.signer_infos[:1]:
+        for cert in token.certificates:
+            by_serial = (
+                signer.sid_serial == cert.serial_number and signer.sid_issuer_der == cert.issuer_der
+            )
+            by_key = (
+                signer.sid_key_identifier is not None
+                and signer.sid_key_identifier == cert.subject_key_identifier
+            )
+            if by_serial or by_key:
+                return str(asn1_x509.Name.load(cert.subject_der).human_friendly)
+    return None
 
 
 def _certificate(label: str, path: Path, now: datetime) -> CertificateState:

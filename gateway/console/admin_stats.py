@@ -148,8 +148,8 @@ async def stats(request: web.Request, caller: Caller) -> web.StreamResponse:
         ),
         categories=[h.process_code for h in handling],
         series=[
-            Series("Prise en charge", tuple(h.median_to_taken_h or 0.0 for h in handling)),
-            Series("Clôture", tuple(h.median_to_finished_h or 0.0 for h in handling)),
+            Series("Prise en charge", tuple(h.median_to_taken_h for h in handling)),
+            Series("Clôture", tuple(h.median_to_finished_h for h in handling)),
         ],
         unit=" h",
     )

@@ -21,7 +21,7 @@ PALETTE = ("#000091", "#b34000", "#18753c", "#6e445a")
 @dataclass(frozen=True)
 class Series:
     label: str
-    values: tuple[float, ...]
+    values: tuple[float | None, ...]  # None: no figure (shown as a dash)
 
 
 def bar_chart(
@@ -40,11 +40,11 @@ def bar_chart(
     group_h = bar_height * len(series) + gap
     legend_h = 24
     height = legend_h + max(1, len(categories)) * group_h + gap
-    top = max([v for s in series for v in s.values] + [0.0]) or 1.0
+    top = max([v for s in series for v in s.values if v is not None] + [0.0]) or 1.0
     span = width - label_w - value_w
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="sceau-chart" role="img" '
-        f'viewBox="0 0 {width} {height}" width="100%" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
@@ -64,8 +64,9 @@ def bar_chart(
             f'text-anchor="end" dominant-baseline="middle">{escape(category)}</text>'
         )
         for i, s in enumerate(series):
-            value = s.values[row] if row < len(s.values) else 0.0
+            value = s.values[row] if row < len(s.values) else None
             w = max(1.0, span * value / top) if value else 0.0
+            text = "—" if value is None else f"{_number(value)}{escape(unit)}"
             y = y0 + i * bar_height
             colour = PALETTE[i % len(PALETTE)]
             out.append(
@@ -74,7 +75,7 @@ def bar_chart(
             )
             out.append(
                 f'<text x="{label_w + w + 4:.1f}" y="{y + bar_height / 2}" font-size="12" '
-                f'fill="#161616" dominant-baseline="middle">{_number(value)}{escape(unit)}</text>'
+                f'fill="#161616" dominant-baseline="middle">{text}</text>'
             )
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704 - every text above is escaped
