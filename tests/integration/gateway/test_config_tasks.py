@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from gateway.errors import GatewayConfigError
 from gateway.local_directory import add_client
 from gateway.runtime import GatewayRuntime
 from gateway.service import GatewayService
 from gateway.settings import GatewaySettings
-from gateway.settings_tasks import PurgeSettings, WatchedFolder
+from gateway.settings_tasks import PurgeSettings, WatchedFolder, Webhook, WebhooksSettings
+from gateway.webhooks import verify_signature
 from hubee.model import OrgRef, Scope
 from tests.integration.gateway.world import (
     DGS,
@@ -28,23 +32,23 @@ from tests.integration.gateway.world import (
     close_hub,
     enrolled_settings,
     eventually,
+    lan_client,
     open_hub,
     start_gateway,
 )
 from tests.integration.gateway_folders.scene import certdc_metadata, write_dossier
 from tests.integration.hub.world import CERTDC_FILES
+from tests.unit.gateway.support import certdc_folder, deposit
 
 
-async def _configure(
-    settings: GatewaySettings, ref: OrgRef, side: str, root: Path, **changes: object
-) -> GatewaySettings:
-    """Add a LAN client, write its secret to a file, list the folder in gateway.yaml."""
+async def _client(settings: GatewaySettings, ref: OrgRef, side: str, name: str) -> str:
+    """A CERTDC LAN client made offline; its secret written to ``<data>/<name>.secret``."""
     runtime = await GatewayRuntime.open(settings)
     try:
         created = await add_client(
             runtime.services,
             runtime.store,
-            name=f"folders-{side.lower()}",
+            name=name,
             company_register=ref.company_register,
             branch_code=ref.branch_code,
             process_code="CERTDC",
@@ -52,13 +56,20 @@ async def _configure(
         )
     finally:
         await runtime.close()
-    secret = settings.data_dir / "certdc-client.secret"
-    secret.write_text(created.secret + "\n")
+    (settings.data_dir / f"{name}.secret").write_text(created.secret + "\n")
+    return created.client.client_id
+
+
+async def _configure(
+    settings: GatewaySettings, ref: OrgRef, side: str, root: Path, **changes: object
+) -> GatewaySettings:
+    """Add a LAN client, write its secret to a file, list the folder in gateway.yaml."""
+    client_id = await _client(settings, ref, side, "certdc-client")
     folder = WatchedFolder(
         "CERTDC",
         root,
         side,
-        created.client.client_id,
+        client_id,
         Path("certdc-client.secret"),  # relative: under the data folder
         scan_interval=0.05,
         settle_time=0.1,
@@ -119,6 +130,55 @@ def test_watched_folders_from_the_config_send_and_receive(tmp_path: Path) -> Non
             await close_hub(hub)
 
     asyncio.run(main())
+
+
+def test_a_webhook_from_the_config_posts_each_new_case_signed(tmp_path: Path) -> None:
+    key = b"0123456789abcdef-webhook-key"
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((dict(request.headers), await request.read()))
+        return web.Response(status=204)
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/hubee-hook", hook)
+        receiver = web.AppRunner(app)
+        await receiver.setup()
+        site = web.TCPSite(receiver, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        hub = await open_hub(tmp_path)
+        started: list[GatewayService] = []
+        try:
+            sd = await enrolled_settings(hub, tmp_path / "sd", SAINT_DENIS)
+            client_id = await _client(sd, SAINT_DENIS, "SI", "app")
+            (sd.data_dir / "app-hook.key").write_bytes(key)
+            url = f"http://127.0.0.1:{port}/hubee-hook"
+            hooks = (Webhook(client_id, Path("app.secret"), url, Path("app-hook.key"), 0.1),)
+            replace(sd, webhooks=WebhooksSettings(enabled=True, hooks=hooks)).save()
+            sd = GatewaySettings.load(sd.data_dir)
+            osl = await start_gateway(await enrolled_settings(hub, tmp_path / "dgs", DGS), "dgs")
+            started.append(osl.service)
+            started.append((await start_gateway(sd, "saint-denis")).service)
+            assert [s.name for s in started[1].task_states] == [f"webhook of {client_id}"]
+            async with aiohttp.ClientSession() as session:
+                dgs = await lan_client(osl, session, name="dgs", process="CERTDC", scope=Scope.OSL)
+                recipient = (SAINT_DENIS.company_register, SAINT_DENIS.branch_code)
+                await deposit(dgs, *certdc_folder(recipient, "ER-HOOK-1"))
+                await eventually(lambda: _has(received or None), timeout=60, what="a webhook")
+        finally:
+            for service in reversed(started):
+                await service.close()
+            await close_hub(hub)
+            await receiver.cleanup()
+
+    asyncio.run(main())
+    headers, body = received[0]
+    note = json.loads(body)
+    assert note["type"] == "case.new" and note["processCode"] == "CERTDC"
+    assert verify_signature(key, headers["Sceau-Signature"], body, now=int(time.time()))
+    assert len(list((tmp_path / "sd" / "webhooks").glob("*.db"))) == 1  # the delivery queue
 
 
 def test_a_missing_secret_file_stops_the_start_naming_it(tmp_path: Path) -> None:
