@@ -44,7 +44,7 @@ async def enroll(
     hub_ca: Path | None,
     now: datetime,
 ) -> Enrollment:
-    """Enroll with the hub at ``hub_url``; writes certs/, enrollment.json, gateway.json."""
+    """Enroll with the hub at ``hub_url``; writes certs/, enrollment.json, gateway.yaml."""
     paths = settings.paths
     if paths.tls_cert.exists():
         raise GatewayConfigError(
