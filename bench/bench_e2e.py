@@ -38,9 +38,11 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -228,6 +230,26 @@ class Receiver:
             await asyncio.sleep(0.005)
 
 
+_REQUESTS = re.compile(
+    r'^sceau_hub_requests_total\{method="(\w+)",route="([^"]*)",status="(\w+)"\} (\S+)$', re.M
+)
+
+
+async def hub_requests(topo: Topology) -> dict[str, float]:
+    """The hub's request counters (``GET /metrics`` from loopback), by method and route."""
+    context = ssl.create_default_context(cafile=str(topo.work / "hub" / "keys" / "ca.pem"))
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{topo.hub.url}/metrics", ssl=context) as r,
+    ):
+        text = await r.text()
+    out: dict[str, float] = {}
+    for method, route, _status, value in _REQUESTS.findall(text):
+        key = f"{method} {route}"
+        out[key] = out.get(key, 0.0) + float(value)
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / TICK
@@ -290,6 +312,7 @@ async def burst(
     ids = [f"{tag}-{i:05d}" for i in range(count)]
     queue = list(reversed(ids))
     completed: dict[str, float] = {}
+    requests_before = await hub_requests(topo)
     meter = CpuMeter(topo)
     start = time.monotonic()
 
@@ -303,6 +326,11 @@ async def burst(
     await rx.wait_for(ids, timeout=max(120.0, count * 2.0))
     elapsed = max(rx.seen[i] for i in ids) - start
     latencies = [(rx.seen[i] - completed[i]) * 1000 for i in ids]
+    cpu = meter.ms_per(count)
+    requests_after = await hub_requests(topo)
+    per_dossier = {
+        k: round((v - requests_before.get(k, 0.0)) / count, 2) for k, v in requests_after.items()
+    }
     return {
         "dossiers": count,
         "attachment_bytes": size,
@@ -312,7 +340,8 @@ async def burst(
         "osl_completed_per_s": round(count / sent, 2),
         "completion_to_notification_ms_p50": round(percentile(latencies, 50), 1),
         "completion_to_notification_ms_max": round(max(latencies), 1),
-        "cpu_ms_per_dossier": meter.ms_per(count),
+        "cpu_ms_per_dossier": cpu,
+        "hub_requests_per_dossier": {k: v for k, v in sorted(per_dossier.items()) if v >= 0.05},
     }
 
 
@@ -432,6 +461,37 @@ class Profiler:
         return out
 
 
+class FsyncCounter:
+    """``strace -c`` on each service for one phase: fsync and fdatasync calls (it slows
+    the services down: for counting, not for the figures)."""
+
+    def __init__(self, topo: Topology, on: bool) -> None:
+        self.tracers: dict[str, subprocess.Popen[str]] = {}
+        if not on:
+            return
+        for name, service in topo.services().items():
+            assert service.process is not None
+            self.tracers[name] = subprocess.Popen(
+                ["strace", "-f", "-c", "-e", "trace=fsync,fdatasync", "-p",
+                 str(service.process.pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+        time.sleep(0.5)  # attached to every thread before the phase starts
+
+    def stop(self, count: int) -> dict[str, float]:
+        out = {}
+        for name, tracer in self.tracers.items():
+            tracer.send_signal(signal.SIGINT)
+            _, err = tracer.communicate(timeout=60)
+            calls = sum(
+                int(line.split()[3])
+                for line in err.splitlines()
+                if line.split()[-1:] in (["fsync"], ["fdatasync"]) and len(line.split()) >= 5
+            )
+            out[name] = round(calls / count, 2)
+        return out
+
+
 def profile_summary(raw: Path, top: int = 25) -> dict[str, float]:
     """Share of GIL-holding samples per function (inclusive), from a py-spy raw file."""
     counts: dict[str, int] = {}
@@ -481,9 +541,12 @@ async def exchange(topo: Topology, args: argparse.Namespace) -> dict[str, Any]:
                 if count:
                     say(f"{name}: {count} dossiers, {args.concurrency} in flight")
                     spy = Profiler(topo, args.py_spy if name == "burst_10KB" else None, name)
+                    fsyncs = FsyncCounter(topo, args.count_fsyncs and name == "burst_10KB")
                     results[name] = await burst(
                         topo, osl, rx, count=count, size=size, concurrency=args.concurrency
                     )
+                    if fsyncs.tracers:
+                        results[name]["fsyncs_per_dossier_strace"] = fsyncs.stop(count)
                     if spy.spies:
                         results[name]["py_spy"] = spy.stop()
             if args.latency_count:
@@ -592,6 +655,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=RESULTS, help=f"default {RESULTS}")
     p.add_argument("--tmp", type=Path, help="where the data folders go (default: $TMPDIR)")
     p.add_argument("--py-spy", type=Path, help="record py-spy profiles of the 10 KB burst here")
+    p.add_argument(
+        "--count-fsyncs", action="store_true", help="strace -c the 10 KB burst (slows it)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the data folders and logs")
     args = p.parse_args(argv)
     # full, quick, tiny

@@ -6,11 +6,13 @@ blob store as they stream into the zip, and checked against the manifest), every
 journal entry about ``folder/<id>`` that the latest time-stamped checkpoint covers,
 with inclusion proofs, that checkpoint (with the hub's cosignature when it has one)
 and its ``.tsr``, the sealed receipts (``receipts/<id>.json`` and ``.p7s``), the
-sender's seal over ``manifest.json`` (``seals/sender.p7s``), and the anchors (the hub
+sender's seal over ``manifest.json`` (``seals/sender.p7s``; none for a case an
+operator sent straight to the hub, whose manifest says so), and the anchors (the hub
 CA, the journal and witness keys). The bundle itself is sealed by this gateway.
 
-Not yet: a case of a folder with attachments addressed only to *other* recipients
-cannot be exported by its recipient (the manifest lists files it never received).
+A recipient's bundle of a folder for several recipients carries the whole sealed
+manifest and only the files addressed to its own case; the others are named in
+``META-INF/sceau/delivery.json`` as not delivered to it (digests only, as sealed).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from gateway.encrypted_blobs import EncryptedBlobStore
 from gateway.errors import EvidenceNotReady
 from gateway.journal_access import JournalAccess
 from gateway.journal_drain import subject_indexes
-from gateway.tables import GatewayTables, StoredManifest, StoredReceipt, folder_subject
+from gateway.tables import IN, GatewayTables, StoredManifest, StoredReceipt, folder_subject
 from hubee.errors import NotFound
 from hubee.store import Store, StoreTx
 from trust.checkpoint import VerifierKey
@@ -44,6 +46,10 @@ from trust.evidence import (
 )
 from trust.journal_store import CheckpointRecord
 from trust.manifest import Manifest
+
+# The journal entry binding manifest.json: sealed by the sender, or, without a sender
+# seal, recorded by this gateway from the hub's digests (gateway.pull_unsealed).
+_BINDING_KINDS = ("manifest.sealed", "manifest.recorded")
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class _Dossier:
     indexes: list[int]
     receipts: list[StoredReceipt]
     blobs: dict[str, str]  # file name → sha256
+    recipient: str | None  # this organisation, when it received the dossier
+    own_cases: frozenset[str]  # the external ids of the cases it received
 
 
 class _ChunkStream(io.RawIOBase):
@@ -105,6 +113,13 @@ def _gather(tx: StoreTx, folder_id: str) -> _Dossier:
     attachments = list(folder.attachments) if folder is not None else []
     for link in tables.cases_of_folder(folder_id):
         attachments += tx.case_attachments(link.case_id)
+    recipient: str | None = None
+    own_cases: set[str] = set()
+    for link in tables.cases_of_folder(folder_id):
+        case = tx.case(link.case_id) if link.direction == IN else None
+        if case is not None:
+            recipient = case.recipient.ref.key
+            own_cases.add(case.external_id)
     for a in attachments:
         if a.sha256 is not None:
             shas[a.file_name] = a.sha256
@@ -113,7 +128,21 @@ def _gather(tx: StoreTx, folder_id: str) -> _Dossier:
         subject_indexes(tx, folder_subject(folder_id)),
         tables.receipts_of_folder(folder_id),
         shas,
+        recipient,
+        frozenset(own_cases),
     )
+
+
+def _for_others_only(manifest: Manifest, file_name: str, own_cases: frozenset[str]) -> bool:
+    """The sealed routing sends ``file_name`` to other recipients' cases only."""
+    routing = manifest.extra.get("attachments")
+    if not own_cases or not isinstance(routing, list):
+        return False
+    for a in routing:
+        if isinstance(a, dict) and a.get("fileName") == file_name:
+            addressees = {str(r) for r in a.get("recipients") or []}
+            return bool(addressees) and not addressees & own_cases
+    return False
 
 
 def _choose_checkpoint(records: Sequence[CheckpointRecord], needed: int) -> CheckpointRecord:
@@ -144,7 +173,7 @@ async def export_bundle(
     sealed = [
         i
         for i, entry in zip(dossier.indexes, all_entries, strict=True)
-        if json.loads(entry).get("kind") == "manifest.sealed"
+        if json.loads(entry).get("kind") in _BINDING_KINDS
     ]
     if not sealed:
         raise EvidenceNotReady("the dossier's sealing has not reached the journal yet")
@@ -154,11 +183,15 @@ async def export_bundle(
     entries = [e for _, e in chosen]
     proofs = await journal.inclusion_proofs(indexes, record.size)
     files: dict[str, FileSource] = {}
+    not_delivered: list[str] = []
     for a in manifest.attachments:
         sha = dossier.blobs.get(a.file_name)
-        if sha != a.sha256:
+        if sha == a.sha256:
+            files[a.file_name] = _opener(blobs, a.sha256)
+        elif _for_others_only(manifest, a.file_name, dossier.own_cases):
+            not_delivered.append(a.file_name)
+        else:
             raise NotFound(f"{a.file_name} of dossier {folder_id} is not held here")
-        files[a.file_name] = _opener(blobs, a.sha256)
     receipts: dict[str, bytes] = {}
     for receipt in dossier.receipts:
         receipts[f"{receipt.id}.json"] = receipt.manifest
@@ -173,7 +206,10 @@ async def export_bundle(
         ),
         anchors=anchors_for_bundle(certificates={"hub-ca": list(anchors)}, keys=keys),
         receipts=receipts,
-        seals={"sender.p7s": dossier.manifest.seal},
+        # No sender's seal for a case sent straight to the hub (its manifest says so).
+        seals={"sender.p7s": dossier.manifest.seal} if dossier.manifest.seal else {},
+        not_delivered=tuple(not_delivered),
+        recipient=dossier.recipient if not_delivered else None,
     )
     path = await asyncio.to_thread(
         write_bundle, out, contents=contents, files=files, sealer=sealer, signing_time=now

@@ -10,8 +10,10 @@ sender), the manifest against the case (id, démarche, this gateway as a recipie
 case's files exactly), and each file's SHA-256 and size as it streams from the hub
 into the encrypted store (resuming with ``Range`` after an interruption). Then it is
 delivered and a sealed receipt is queued; or it is refused (journaled, never shown)
-and a sealed rejection with the reason is queued. Receipts from recipients are
-verified the same way before they are stored and shown to the operator's software.
+and a sealed rejection with the reason is queued. A case without a sender seal (sent
+straight to the hub's HubEE API) follows ``unsealed_from_hub``
+(:mod:`gateway.pull_unsealed`). Events and receipts are pulled by
+:mod:`gateway.pull_updates`; downloads go through :mod:`gateway.pull_fetch`.
 """
 
 from __future__ import annotations
@@ -24,31 +26,34 @@ from datetime import datetime
 from typing import Any
 
 from gateway.case_checks import Refusal, check_pulled_case
-from gateway.encrypted_blobs import EncryptedBlobStore, ResumableWriter
+from gateway.encrypted_blobs import EncryptedBlobStore
 from gateway.errors import HubRefused, HubUnreachable
 from gateway.identity import GatewayIdentity
-from gateway.link_client import LinkClient, unb64
+from gateway.link_client import LinkClient
 from gateway.outbox import backoff
-from gateway.pull_events import import_event, import_receipt
+from gateway.pull_fetch import Fetcher, discard_all
 from gateway.pull_import import PulledFile, apply_status, import_case, refuse_case
+from gateway.pull_unsealed import (
+    ACCEPT,
+    REFUSED_BY_POLICY,
+    check_unsealed_case,
+    hub_attested_manifest,
+)
+from gateway.pull_updates import UpdatePuller, optional_b64
 from gateway.sealing import (
     ACCEPTED,
     REJECTED,
     Sealed,
-    check_sealed,
     receipt_manifest,
     seal_manifest,
 )
 from gateway.tables import GatewayTables
-from hubee.attachments import parse_digest
-from hubee.errors import HubError
 from hubee.model import Status
 from hubee.store import Store, StoreTx
 from trust.manifest import Manifest
 
 log = logging.getLogger("gateway.pull")
 CURSOR = "feed_cursor"
-_CHUNK = 1024 * 1024
 
 
 class Puller:
@@ -63,6 +68,7 @@ class Puller:
         clock: Callable[[], datetime],
         wait: float = 25.0,
         parallel: int = 16,
+        unsealed_from_hub: str = ACCEPT,
     ) -> None:
         self._store = store
         self._blobs = blobs
@@ -72,6 +78,11 @@ class Puller:
         self._clock = clock
         self._wait = wait
         self._parallel = parallel
+        self.unsealed_from_hub = unsealed_from_hub
+        self._fetcher = Fetcher(blobs, link)
+        self._updates = UpdatePuller(
+            store, self._fetcher, link, identity, org_key=org_key, clock=clock
+        )
         self.attempts = 0
         self.last_error: str | None = None
 
@@ -143,9 +154,9 @@ class Puller:
             now = self._clock()
             await self._store.write(lambda tx: apply_status(tx, case_id, status, now))
         elif kind == "event":
-            await self.pull_event(case_id, str(item.get("eventId")))
+            await self._updates.pull_event(case_id, str(item.get("eventId")))
         elif kind == "receipt":
-            await self.pull_receipt(case_id, str(item.get("receiptId")))
+            await self._updates.pull_receipt(case_id, str(item.get("receiptId")))
         else:
             log.warning("ignoring a feed item of unknown kind %r", kind)
 
@@ -161,22 +172,24 @@ class Puller:
         answer = await self._link.get_case(case_id)
         case_json = answer.get("case") or {}
         folder_id = str(answer.get("folderId") or case_id)
-        raw_manifest = _optional_b64(answer.get("manifest"))
-        raw_seal = _optional_b64(answer.get("seal"))
+        raw_manifest = optional_b64(answer.get("manifest"))
+        raw_seal = optional_b64(answer.get("seal"))
         manifest: Manifest | None = None
         files: list[PulledFile] = []
         try:
             if raw_manifest is None or raw_seal is None:
-                raise Refusal("the dossier carries no sealed manifest")
-            manifest = check_pulled_case(
-                folder_id,
-                answer,
-                raw_manifest,
-                raw_seal,
-                anchors=self._identity.hub_ca,
-                own_key=self._org_key,
-            )
-            files = await self._fetch_case_files(case_id, case_json, manifest)
+                manifest, files = await self._accept_unsealed(case_id, folder_id, answer)
+                raw_manifest, raw_seal = manifest.to_json(), b""  # no sender seal
+            else:
+                manifest = check_pulled_case(
+                    folder_id,
+                    answer,
+                    raw_manifest,
+                    raw_seal,
+                    anchors=self._identity.hub_ca,
+                    own_key=self._org_key,
+                )
+                files = await self._fetch_case_files(case_id, case_json, manifest)
         except Refusal as refusal:
             await self._refuse(case_id, folder_id, str(refusal), manifest, raw_manifest, case_json)
             return
@@ -203,65 +216,50 @@ class Puller:
         for f in files:
             await asyncio.to_thread(self._blobs.sync, f.sha256)
 
-    async def _fetch_case_files(
-        self, case_id: str, case_json: dict[str, Any], manifest: Manifest
-    ) -> list[PulledFile]:
-        sealed = {a.file_name: a for a in manifest.attachments}
-        files = []
-        for meta in case_json.get("attachments", []):
-            digest = sealed[str(meta["fileName"])]
-            files.append(
-                await self.fetch(
-                    f"/link/v1/cases/{case_id}/attachments/{meta['id']}",
-                    name=f"{case_id}-{meta['id']}",
-                    meta=meta,
-                    sha256=digest.sha256,
-                )
+    async def _accept_unsealed(
+        self, case_id: str, folder_id: str, answer: dict[str, Any]
+    ) -> tuple[Manifest, list[PulledFile]]:
+        """A case sent straight to the hub (no sender seal), per ``unsealed_from_hub``:
+        its files checked against the hub's digests (:mod:`gateway.pull_unsealed`)."""
+        if self.unsealed_from_hub != ACCEPT:
+            raise Refusal(REFUSED_BY_POLICY)
+        check_unsealed_case(answer, own_key=self._org_key)
+        files = await self._fetch_case_files(case_id, answer.get("case") or {}, None)
+        try:
+            manifest = hub_attested_manifest(
+                folder_id, answer, files, own_key=self._org_key, now=self._clock()
             )
+        except Refusal:
+            await discard_all(files)
+            raise
+        return manifest, files
+
+    async def _fetch_case_files(
+        self, case_id: str, case_json: dict[str, Any], manifest: Manifest | None
+    ) -> list[PulledFile]:
+        """Each file checked against the sealed digest, or the hub's (no manifest)."""
+        sealed = {} if manifest is None else {a.file_name: a for a in manifest.attachments}
+        files: list[PulledFile] = []
+        try:
+            for meta in case_json.get("attachments", []):
+                digest = sealed.get(str(meta["fileName"]))
+                files.append(
+                    await self.fetch(
+                        f"/link/v1/cases/{case_id}/attachments/{meta['id']}",
+                        name=f"{case_id}-{meta['id']}",
+                        meta=meta,
+                        sha256=None if digest is None else digest.sha256,
+                    )
+                )
+        except Refusal:
+            await discard_all(files)
+            raise
         return files
 
-    async def fetch(self, path: str, *, name: str, meta: dict[str, Any], sha256: str) -> PulledFile:
-        """Download into a resumable encrypted blob; Refusal if the bytes are not sealed ones."""
-        size = int(meta["size"])
-        writer: ResumableWriter = await asyncio.to_thread(self._blobs.resumable, name, limit=size)
-        try:
-            async with self._link.download(path, offset=writer.offset) as response:
-                header = response.headers.get("digest")
-                if header is not None and parse_digest(header) != sha256:
-                    raise Refusal(f"{meta['fileName']}: the hub's digest is not the sealed one")
-                buffer = bytearray()
-                async for chunk in response.content.iter_chunked(_CHUNK):
-                    buffer += chunk
-                    if len(buffer) >= _CHUNK:
-                        await asyncio.to_thread(writer.write, bytes(buffer))
-                        buffer.clear()
-                if buffer:
-                    await asyncio.to_thread(writer.write, bytes(buffer))
-            result = await asyncio.to_thread(writer.finish)
-        except (HubUnreachable, asyncio.CancelledError):
-            await asyncio.to_thread(writer.suspend)
-            raise
-        except HubError as exc:  # larger than declared: not the sealed file
-            await asyncio.to_thread(writer.discard)
-            raise Refusal(f"{meta['fileName']}: {exc.message}") from exc
-        except BaseException:
-            await asyncio.to_thread(writer.discard)
-            raise
-        if result.sha256 != sha256 or result.size != size:
-            await asyncio.to_thread(writer.discard)
-            raise Refusal(
-                f"{meta['fileName']}: SHA-256 {result.sha256} ({result.size} bytes) is not the "
-                f"sealed {sha256} ({size} bytes)"
-            )
-        return PulledFile(
-            str(meta["id"]),
-            str(meta["fileName"]),
-            str(meta.get("type", "")),
-            size,
-            str(meta.get("mimeType", "application/octet-stream")),
-            sha256,
-            writer,
-        )
+    async def fetch(
+        self, path: str, *, name: str, meta: dict[str, Any], sha256: str | None
+    ) -> PulledFile:
+        return await self._fetcher.fetch(path, name=name, meta=meta, sha256=sha256)
 
     def _receipt(
         self,
@@ -303,100 +301,3 @@ class Puller:
                 tx, case_id=case_id, folder_id=folder_id, reason=reason, receipt=receipt, now=now
             )
         )
-
-    # Events and receipts --------------------------------------------------------------------
-
-    async def pull_event(self, case_id: str, event_id: str) -> None:
-        def known(tx: StoreTx) -> bool:
-            tables = GatewayTables.of(tx)
-            return (
-                tables.event_for_remote(event_id) is not None
-                or tables.case_by_remote(case_id) is None
-            )
-
-        if await self._store.read(known):
-            return
-        answer = await self._link.get_event(case_id, event_id)
-        event = answer.get("event") or {}
-        files: list[PulledFile] = []
-        if event.get("attachments"):
-            raw, seal = _optional_b64(answer.get("manifest")), _optional_b64(answer.get("seal"))
-            checked = check_sealed(
-                raw or b"", seal or b"", anchors=self._identity.hub_ca, kind="event"
-            )
-            if not checked.ok or checked.manifest is None:
-                log.warning(
-                    "event %s: attachments without a valid seal: %s", event_id, checked.reasons
-                )
-                return
-            sealed = {a.file_name: a for a in checked.manifest.attachments}
-            for meta in event["attachments"]:
-                digest = sealed.get(str(meta.get("fileName")))
-                if digest is None:
-                    # The attachment's id, not its file name (which may name a person).
-                    log.warning("event %s: attachment %s is not sealed", event_id, meta.get("id"))
-                    return
-                try:
-                    files.append(
-                        await self.fetch(
-                            f"/link/v1/cases/{case_id}/events/{event_id}/attachments/{meta['id']}",
-                            name=f"{event_id}-{meta['id']}",
-                            meta=meta,
-                            sha256=digest.sha256,
-                        )
-                    )
-                except Refusal as refusal:
-                    log.warning("event %s refused: %s", event_id, refusal)
-                    return
-        now = self._clock()
-        await self._store.write(lambda tx: import_event(tx, case_id, event, files, now))
-
-    async def pull_receipt(self, case_id: str, receipt_id: str) -> None:
-        def known(tx: StoreTx) -> bool:
-            return GatewayTables.of(tx).receipt(receipt_id) is not None
-
-        if await self._store.read(known):
-            return
-        answer = await self._link.get_receipt(receipt_id)
-        raw = unb64(answer.get("receipt"), "receipt")
-        seal = unb64(answer.get("seal"), "seal")
-        checked = check_sealed(raw, seal, anchors=self._identity.hub_ca, kind="receipt")
-
-        def ours(tx: StoreTx) -> tuple[str | None, str | None]:
-            tables = GatewayTables.of(tx)
-            link = tables.case_by_remote(case_id)
-            case = None if link is None else tx.case(link.case_id)
-            stored = None if link is None else tables.manifest(link.folder_id)
-            return (
-                None if stored is None else stored.sha256,
-                None if case is None else case.recipient.ref.key,
-            )
-
-        sha, recipient = await self._store.read(ours)
-        problems = list(checked.reasons)
-        if checked.manifest is not None:
-            extra = checked.manifest.extra
-            if extra.get("folderManifestSha256") != sha:
-                problems.append("the receipt is not for the manifest this gateway sealed")
-            if checked.manifest.sender != recipient:
-                problems.append(f"sealed by {checked.manifest.sender}, not the case's recipient")
-        if problems or checked.manifest is None:
-            log.warning("receipt %s refused: %s", receipt_id, "; ".join(problems))
-            return
-        manifest = checked.manifest
-        now = self._clock()
-        await self._store.write(
-            lambda tx: import_receipt(
-                tx,
-                remote_case_id=case_id,
-                receipt_id=receipt_id,
-                manifest=manifest,
-                manifest_json=raw,
-                seal=seal,
-                now=now,
-            )
-        )
-
-
-def _optional_b64(value: object) -> bytes | None:
-    return None if value is None else unb64(value, "a sealed field")

@@ -124,7 +124,11 @@ def import_case(
     receipt: Sealed,
     now: datetime,
 ) -> bool:
-    """Deliver a verified case to the LAN; ``False`` if it was already there."""
+    """Deliver a verified case to the LAN; ``False`` if it was already there.
+
+    ``seal`` is the sender's seal over ``manifest_json``; empty for a case sent without
+    one (the manifest then records the hub's digests, see :mod:`gateway.pull_unsealed`).
+    """
     tables = GatewayTables.of(tx)
     case_id = str(case_json["id"])
     if tables.case_link(case_id) is not None:
@@ -196,6 +200,13 @@ def import_case(
         tables.put_manifest(folder_id, IN, manifest_json, seal, manifest.sha256(), now)
     subject = folder_subject(folder_id)
     sha = manifest.sha256()
+    # Without a sender seal (a case sent straight to the hub's HubEE API), the manifest
+    # is the one this gateway recorded from the hub's digests: never "sealed".
+    origin: dict[str, Any] = (
+        {"sealedBy": manifest.sender}
+        if seal
+        else {"senderSeal": "none", "attestedBy": "hub", "sender": manifest.sender}
+    )
     tables.journal("pulled", subject, {"case": case_id, "from": "hub", "files": len(files)}, now)
     tables.journal(
         "verified",
@@ -203,13 +214,16 @@ def import_case(
         {
             "case": case_id,
             "manifestSha256": sha,
-            "sealedBy": manifest.sender,
+            **origin,
             "digests": {f.file_name: f.sha256 for f in files},
         },
         now,
     )
     tables.journal(
-        "manifest.sealed", subject, {"manifestSha256": sha, "sealedBy": manifest.sender}, now
+        "manifest.sealed" if seal else "manifest.recorded",
+        subject,
+        {"manifestSha256": sha, **origin},
+        now,
     )
     tables.journal(
         "delivered", subject, {"case": case_id, "to": "lan", "notification": notification.id}, now

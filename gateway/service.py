@@ -31,6 +31,7 @@ from gateway.metrics import ERRORS as METRICS_ERRORS
 from gateway.metrics import metrics_routes
 from gateway.outbox import Outbox, backoff
 from gateway.pull import Puller
+from gateway.pull_rejections import EventRejections
 from gateway.push import Pusher
 from gateway.runtime import GatewayRuntime
 from gateway.service_tasks import TaskState, check_secrets, configured_tasks, lan_url
@@ -67,7 +68,8 @@ class GatewayService:
             org_key=runtime.settings.org_key,
             clock=clock,
         )
-        self.outbox = Outbox(runtime.store, pusher.handlers(), clock=clock)
+        handlers = {**pusher.handlers(), **EventRejections(link).handlers()}
+        self.outbox = Outbox(runtime.store, handlers, clock=clock)
         runtime.sink.listeners.append(self.outbox.poke)
         self.puller = Puller(
             runtime.store,
@@ -77,6 +79,7 @@ class GatewayService:
             org_key=runtime.settings.org_key,
             clock=clock,
             wait=feed_wait,
+            unsealed_from_hub=runtime.settings.unsealed_from_hub,
         )
         self.trust_error: str | None = None
         self.task_states: list[TaskState] = []  # folders, webhooks, purge (gateway.yaml)

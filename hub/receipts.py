@@ -4,7 +4,8 @@ sender.
 The receiver seals a receipt manifest (kind ``receipt``: the folder manifest's
 SHA-256, the time, the receiver, ``accepted`` or ``rejected`` with a reason). The hub
 checks the seal as for any manifest, that the receipt names this case and this
-folder's sealed manifest, and that the caller is the case's recipient. It then
+folder's sealed manifest (any manifest, for a folder sent without one through the
+HubEE API), and that the caller is the case's recipient. It then
 stores the receipt, journals ``receipt.stored`` and puts a ``receipt`` item in the
 sender's feed, all in one transaction. One receipt per case: the same one again
 answers as the first; another is a conflict.
@@ -48,11 +49,10 @@ class Receipts:
         case, sealed = await self._store.read(find)
         checked = await self._seals.check(caller, receipt, seal, now=now, field="receipt")
         fields = receipt_fields(checked.manifest, case_id=case_id, sender=caller.org.ref.key)
-        if sealed is None:
-            raise ValidationFailed(
-                "receipt", "this case's folder came without a sealed manifest to acknowledge"
-            )
-        if fields.folder_manifest_sha256 != sealed.manifest_sha256:
+        # A folder an operator sent straight to the HubEE API has no sealed manifest:
+        # the receiver acknowledges the manifest it recorded from the hub's digests,
+        # which the hub cannot compare with anything.
+        if sealed is not None and fields.folder_manifest_sha256 != sealed.manifest_sha256:
             raise ValidationFailed(
                 "receipt",
                 "extra.folderManifestSha256 is not the SHA-256 of the folder's sealed manifest "
@@ -91,7 +91,7 @@ class Receipts:
                     "folder": case.folder_id,
                     "outcome": stored.outcome.value,
                     "receiptSha256": checked.sha256,
-                    "folderManifestSha256": sealed.manifest_sha256,
+                    "folderManifestSha256": fields.folder_manifest_sha256,
                     "receiver": caller.org.ref.key,
                 },
             )
