@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from hub.app import make_hub_app
 from tests.integration.hub_link.harness import (
     DGS,
     SAINT_DENIS,
@@ -200,3 +201,22 @@ def test_renewal_refuses_another_organisation_and_a_revoked_gateway(link_run: Li
 
 def _org_of_dgs() -> str:
     return f"{DGS.company_register}:{DGS.branch_code}"
+
+
+def test_every_link_route_is_in_the_link_openapi_document(link_run: LinkRun) -> None:
+    async def scenario(hub: LinkHub) -> None:
+        app = make_hub_app(hub.runtime)
+        served = {
+            (route.method.lower(), route.resource.canonical)
+            for route in app.router.routes()
+            if route.resource is not None
+            and route.resource.canonical.startswith("/link/v1/")
+            and route.method != "HEAD"
+        }
+        paths = hub.conformance.document["paths"]
+        described = {(m, p) for p, ops in paths.items() for m in ops if m != "parameters"}
+        assert ("post", "/link/v1/gateway/renewal") in served
+        assert ("post", "/link/v1/gateway/renewal/complete") in served
+        assert served <= described, sorted(served - described)
+
+    link_run(scenario)
