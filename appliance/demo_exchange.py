@@ -27,6 +27,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from appliance.demo_cast import DOSSIERS
+from appliance.demo_console import DemoConsole, add_console_accounts
 from appliance.demo_evidence import collect, verify
 from appliance.demo_lan import HubeeClient
 from appliance.demo_lifecycle import (
@@ -81,6 +82,7 @@ async def _main(console: Console, work: Path, *, keep: bool) -> bool:
         _summary(console, outcomes)
         if keep and ok:
             _print_keep(console, world)
+            _print_console(console, await add_console_accounts(world))
     except DemoStepFailed as exc:
         console.print(f"[bold red]✗ the demo could not go on:[/] {escape(str(exc))}")
         ok = False
@@ -222,6 +224,14 @@ def _print_keep(console: Console, world: World) -> None:
     for code, root in world.folder_roots.items():
         console.print(f"  watched folders for {code}: {root}")
     console.print(f"  bundles   {world.work / 'bundles'}")
+
+
+def _print_console(console: Console, found: DemoConsole | None) -> None:
+    if found is None:
+        return
+    console.print(f"  console   {found.url}   (agents' pages and the IT dashboard)")
+    for account in found.accounts:
+        console.print(f"      {account.role:<6} {account.login} / {account.password}")
 
 
 async def _wait_for_interrupt() -> None:
