@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.console.mail import notifier_for
 from gateway.identity import link_ssl_context
 from gateway.lan import make_lan_app
 from gateway.link_client import LinkClient
@@ -141,6 +142,9 @@ class GatewayService:
         self.task_states, works = configured_tasks(runtime, lan)
         for work in works:
             self._spawn(work)
+        notifier = notifier_for(runtime.settings, runtime.store, port=self.port)
+        if notifier is not None:  # console.smtp set: notification e-mails
+            self._spawn(notifier.run())
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         self._tasks.append(asyncio.create_task(work))

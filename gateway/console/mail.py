@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway.console import mail_store
+from gateway.console.config import console_url
 from gateway.console.mail_message import digest_message, immediate_message
-from gateway.console.mail_store import AddressBook, MailMode, QueuedMail
+from gateway.console.mail_store import AddressBook, MailMode, QueuedMail, account_address_book
 from gateway.errors import GatewayConfigError
 from gateway.settings import GatewaySettings, SmtpSettings
 from hubee.model import Clock, utc_now
@@ -246,25 +247,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def console_url(settings: GatewaySettings, port: int) -> str:
-    """The console's address as agents reach it (the LAN host, or this machine's name)."""
-    host = settings.lan_host
-    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a wildcard: name this machine instead
-        host = socket.getfqdn()
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}/console"
-
-
 def notifier_for(
     settings: GatewaySettings,
     store: SqliteStore,
     *,
     port: int,
-    address_book: AddressBook = no_address_book,
+    address_book: AddressBook = account_address_book,
     clock: Clock = utc_now,
 ) -> MailNotifier | None:
-    """The notifier of a gateway whose ``console.smtp`` is set, else ``None``."""
+    """The notifier of a gateway whose ``console.smtp`` is set, else ``None``; it mails
+    the console's users (their address, if they are agents of the démarche)."""
     smtp = settings.console.smtp
     if smtp is None or not settings.console.enabled:
         return None
@@ -272,7 +264,7 @@ def notifier_for(
         store,
         SmtpTransport(SmtpConfig.of(smtp)),
         sender=smtp.sender,
-        console_url=console_url(settings, port),
+        console_url=console_url(settings, port=port),
         address_book=address_book,
         digest_hour=smtp.digest_hour,
         clock=clock,

@@ -15,8 +15,10 @@ from pathlib import Path
 import aiohttp
 
 from gateway.console import mail_store
+from gateway.console.accounts import Accounts, Role, roles_of
 from gateway.console.mail import MailNotifier, SmtpConfig, SmtpTransport
 from gateway.console.mail_store import MailMode
+from gateway.settings import ConsoleSettings, SmtpSettings
 from hubee.model import Scope
 from hubee.sqlite_store import sqlite_connection
 from hubee.store import StoreTx
@@ -210,5 +212,72 @@ def test_immediate_digest_retry_and_restart(tmp_path: Path) -> None:
             assert all(r[4] is not None for r in await _queue(si))
             carol = [m for m in sink.messages if m["To"] == ADDRESSES["carol"]]
             assert carol == []
+
+    asyncio.run(main())
+
+
+def test_the_gateway_service_mails_its_agents_when_smtp_is_set(tmp_path: Path) -> None:
+    """`sceau gateway run` with console.smtp: the service's own notifier, the console's
+    accounts as address book (an agent of the démarche, enabled, with an address)."""
+
+    async def main() -> None:
+        sink = SmtpSink()
+        sink.start()
+        try:
+            await scenario(sink)
+        finally:
+            sink.stop()
+
+    async def scenario(sink: SmtpSink) -> None:
+        async with AsyncExitStack() as stack:
+            hub = await open_hub(tmp_path)
+            stack.push_async_callback(close_hub, hub)
+            osl = await start_gateway(await enrolled_settings(hub, tmp_path / "dgs", DGS), "dgs")
+            stack.push_async_callback(osl.service.close)
+            smtp = SmtpSettings(host="127.0.0.1", port=sink.port, sender="sceau@example.fr")
+            si_settings = await enrolled_settings(
+                hub, tmp_path / "sd", SAINT_DENIS, console=ConsoleSettings(smtp=smtp)
+            )
+            si = await start_gateway(si_settings, "saint-denis")
+            stack.push_async_callback(si.service.close)
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            accounts = Accounts(si.runtime.store)
+            now = datetime.now(UTC)
+            for login, roles, disabled in (
+                ("alice", roles_of(Role.AGENT, ["CERTDC"]), False),
+                ("bob", roles_of(Role.AGENT, ["RSABEI-RSABAI"]), False),  # not CERTDC's agent
+                ("carol", roles_of(Role.AGENT, ["CERTDC"]), True),  # disabled
+            ):
+                await accounts.add(
+                    login,
+                    display_name=login.title(),
+                    email=ADDRESSES[login],
+                    roles=roles,
+                    password="mot de passe de test 2026",
+                    now=now,
+                )
+                if disabled:
+                    await accounts.set_disabled(login)
+
+            def prefs(tx: StoreTx) -> None:
+                mail_store.ensure_mail_schema(tx)
+                conn = sqlite_connection(tx)
+                for login in ("alice", "bob", "carol"):
+                    mail_store.set_preference(conn, login, "CERTDC", MailMode.IMMEDIATE, now)
+
+            await si.runtime.store.write(prefs)
+            dgs = await lan_client(osl, session, name="dgs", process="CERTDC", scope=Scope.OSL)
+            recipient = (SAINT_DENIS.company_register, SAINT_DENIS.branch_code)
+            await deposit(dgs, *certdc_folder(recipient, "ER20260000009"))
+
+            async def mailed() -> bool:
+                return bool(sink.messages)
+
+            await eventually(mailed, timeout=60, what="the notification e-mail")
+            await asyncio.sleep(0.5)
+            assert [m["To"] for m in sink.messages] == [ADDRESSES["alice"]]
+            body = sink.messages[0].get_content()
+            assert f"http://127.0.0.1:{si.service.port}/console/dossiers/" in body
+            assert "ER20260000009" in str(sink.messages[0]["Subject"])
 
     asyncio.run(main())
