@@ -188,7 +188,7 @@ def expected(schema: Mapping[str, Any]) -> str:
         if "pattern" in schema:
             words += f" matching {schema['pattern']}"
     kinds = schema.get("type", [])
-    if "null" in ([kinds] if isinstance(kinds, str) else kinds):
+    if "null" in ([kinds] if isinstance(kinds, str) else kinds) and "x-expected" not in schema:
         words += " (or null)"
     return words
 

@@ -105,7 +105,8 @@ def test_formats_are_explained(tmp_path: Path) -> None:
     message = _error(tmp_path, text)
     assert "company_register: expected a 14-digit SIRET in quotes" in message
     assert "got 21930066200016" in message
-    assert "hub_url: expected an http(s) URL such as https://hub.example.fr:8443" in message
+    url = "hub_url: expected an http(s) URL such as https://hub.example.fr:8443 (or null), got"
+    assert f'{url} "hub.example.fr"' in message
     assert "purge.every_minutes: expected an integer ≥ 1 and ≤ 10080, got 0" in message
 
 
