@@ -15,6 +15,7 @@ status, an exception type), never a credential or a dossier's content.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from gateway.settings import GatewayPaths, GatewaySettings
 from gateway.tables import GatewayTables
 from hubee.store import StoreTx
 
+log = logging.getLogger("gateway.status")
 CERT_WARN_DAYS = 30
 HUB_FEED = "hub-feed"  # the long poll of the hub's feed (pull)
 TSA_WITNESS = "tsa-witness"  # time-stamping or cosigning checkpoints
@@ -261,21 +263,27 @@ async def record_errors(
     runtime: GatewayRuntime, service: RunningService, *, every: float = 1.0
 ) -> None:
     """Copy the service's in-memory errors to ``gw_last_errors`` at each change, until
-    cancelled (a task of ``gateway run``)."""
+    cancelled (a task of ``gateway run``); log each failure once and each recovery."""
     seen: dict[str, str | None] = {HUB_FEED: None, TSA_WITNESS: None}
     while True:
         for source, now in (
             (HUB_FEED, service.puller.last_error),
             (TSA_WITNESS, service.trust_error),
         ):
-            if now != seen[source]:
-                try:
-                    await record_error(runtime, source, now)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # noqa: BLE001, S112 - a full disk: retried at the next change
-                    continue
-                seen[source] = now
+            if now == seen[source]:
+                continue
+            if now is None:
+                log.info("%s recovered", source, extra={"source": source})
+            elif seen[source] is None:
+                log.warning("%s failing: %s", source, now, extra={"source": source})
+            try:
+                await record_error(runtime, source, now)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a full disk: retried at the next tick
+                log.warning("could not record the %s error in gateway.db", source)
+                continue
+            seen[source] = now
         await asyncio.sleep(every)
 
 

@@ -4,7 +4,6 @@ names the fault and its fix, and never a traceback."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -12,8 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.integration.gateway.world import DGS, close_hub, enrolled_settings, open_hub
 
 SCEAU = str(Path(__file__).resolve().parents[3] / ".venv" / "bin" / "sceau")
 NOBODY = 65534
@@ -39,21 +36,6 @@ def taken_port() -> Iterator[int]:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         yield int(busy.getsockname()[1])
-
-
-@pytest.fixture
-def gateway_dir(tmp_path: Path) -> Path:
-    """An enrolled gateway's data folder (its hub, in this process, is gone again)."""
-
-    async def main() -> Path:
-        hub = await open_hub(tmp_path)
-        try:
-            settings = await enrolled_settings(hub, tmp_path / "dgs", DGS)
-        finally:
-            await close_hub(hub)
-        return settings.data_dir
-
-    return asyncio.run(main())
 
 
 @pytest.fixture
