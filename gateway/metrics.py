@@ -1,9 +1,11 @@
 """Prometheus ``GET /metrics`` for the gateway, computed from the stores at scrape time.
 
-Every figure is read from ``gateway.db``, the journal and the certificates when the
-scrape comes, so nothing in the exchange code counts anything, and a restart loses no
-figure (the queues and counts are durable). The two error flags (TSA or witness,
-the hub's feed) are the running service's last attempt, given by ``errors``.
+Every figure is read from ``gateway.db``, the journal, the webhook and watched-folder
+queues and the certificates when the scrape comes, so nothing in the exchange code
+counts anything, and a restart loses no figure (the queues and counts are durable). The
+two error flags (TSA or witness, the hub's feed) are the running service's last
+attempt, given by ``errors``; ``error_active`` and ``last_error_timestamp_seconds`` come
+from the errors it persisted (:mod:`gateway.status`). The list is in docs/OPERATIONS.md.
 
 Access (DESIGN.md: nothing unauthenticated but health): ``/metrics`` answers a peer on
 loopback (a node exporter or an agent on the machine), or any peer presenting
