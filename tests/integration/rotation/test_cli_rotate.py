@@ -4,6 +4,7 @@ hub over mTLS; exit codes from ``appliance.exit_codes``."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +72,63 @@ def test_rotate_keys_command_rotates_then_refuses_a_revoked_gateway(tmp_path: Pa
             assert code == ExitCode.CONFIGURATION, (out, err)
             assert "revoked" in err and "enroll" in err and "Traceback" not in err
             assert other.paths.tls_cert.read_bytes() == before
+        finally:
+            await close_hub(hub)
+
+    asyncio.run(main())
+
+
+async def _started(settings: GatewaySettings) -> asyncio.subprocess.Process:
+    """``sceau gateway run`` in its own process, once it says it listens."""
+    process = await asyncio.create_subprocess_exec(
+        *SCEAU,
+        "gateway",
+        "run",
+        "--data",
+        str(settings.paths.root),
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), timeout=120)
+    if b"listening on" not in line:
+        process.kill()
+        _, err = await process.communicate()
+        raise AssertionError(f"gateway run did not start: {line!r} {err.decode()}")
+    return process
+
+
+async def _stopped(process: asyncio.subprocess.Process) -> int:
+    process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode
+
+
+def test_rotate_keys_refuses_to_switch_beside_a_running_service(tmp_path: Path) -> None:
+    async def main() -> None:
+        hub = await open_hub(tmp_path)
+        try:
+            settings = await _enrolled(hub, tmp_path / "dgs", DGS)
+            paths = settings.paths
+            old = paths.tls_cert.read_bytes()
+            service = await _started(settings)
+            try:
+                code, out, err = await _sceau("gateway", "rotate-keys", "--data", paths.root)
+            finally:
+                assert await _stopped(service) == 0
+            assert code == ExitCode.CONFIGURATION, (out, err)
+            assert "running gateway service" in err and "Stop the service" in err
+            assert paths.tls_cert.read_bytes() == old
+            assert not RotationPaths(paths).next_keys.exists()
+            # Stopped: the rotation goes through, and the service starts on the new keys.
+            code, out, err = await _sceau("gateway", "rotate-keys", "--data", paths.root)
+            assert code == ExitCode.OK, err
+            assert paths.tls_cert.read_bytes() != old
+            service = await _started(settings)
+            assert await _stopped(service) == 0
         finally:
             await close_hub(hub)
 
