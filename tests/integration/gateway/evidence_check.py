@@ -69,3 +69,29 @@ async def journal_kinds(gw: Gw, folder_id: str) -> list[str]:
     indexes = await gw.runtime.store.read(lambda tx: subject_indexes(tx, f"folder/{folder_id}"))
     entries = await gw.runtime.journal.entries_at(indexes)
     return [json.loads(e)["kind"] for e in entries]
+
+
+def sceau_verify(gw: Gw, bundle: Path) -> str:
+    """``sceau verify`` as an auditor runs it (hub CA, both keys, witness required); the
+    report's text, after checking that it exits 0."""
+    from click.testing import CliRunner
+
+    from appliance.cli_verify import verify
+
+    paths = gw.settings.paths
+    result = CliRunner().invoke(
+        verify,
+        [
+            str(bundle),
+            "--anchor",
+            str(paths.hub_ca),
+            "--journal-key",
+            str(paths.journal_vkey),
+            "--witness-key",
+            str(paths.witness_vkey),
+            "--require-witness",
+        ],
+        env={"COLUMNS": "400"},
+    )
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 
 from hubee.model import Scope
-from tests.integration.gateway.evidence_check import witnessed_report
+from tests.integration.gateway.evidence_check import sceau_verify, witnessed_report
 from tests.integration.gateway.world import (
     CD93,
     DGS,
@@ -110,6 +110,11 @@ async def _check_recipient_bundle(
             assert reader.read(name) == FILES[name]
         for name in others:
             assert not reader.has(name)
+    text = sceau_verify(gw, Path(report.path))
+    assert "VALID" in text and "INVALID" not in text
+    for name in others:
+        assert f"attachment {name}: not delivered to this recipient ({recipient})" in text
+    assert f"delivered to {recipient}: {len(own)} of the folder's {len(FILES)} files" in text
 
 
 def test_each_recipient_of_a_two_recipient_folder_gets_a_verifying_bundle(

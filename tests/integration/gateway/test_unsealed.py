@@ -13,7 +13,12 @@ import aiohttp
 
 from gateway.tables import GatewayTables
 from hubee.model import Scope
-from tests.integration.gateway.evidence_check import hub_receipts, journal_kinds, witnessed_report
+from tests.integration.gateway.evidence_check import (
+    hub_receipts,
+    journal_kinds,
+    sceau_verify,
+    witnessed_report,
+)
 from tests.integration.gateway.world import (
     DGS,
     SAINT_DENIS,
@@ -100,6 +105,10 @@ def test_an_unsealed_case_is_accepted_on_the_hubs_digests(tmp_path: Path) -> Non
                 assert "sender seal" not in [s.subject for s in report.sections]
                 with BundleReader(report.path) as reader:
                     assert not reader.has(SENDER_SEAL)
+                text = sceau_verify(si, Path(report.path))
+                assert "VALID" in text and "INVALID" not in text
+                assert "no sender seal: the sender used the hub directly" in text
+                assert "This is not a sealed dossier." in text
         finally:
             await si.service.close()
             await close_hub(hub)
