@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -22,8 +23,9 @@ import aiohttp
 import pytest
 
 from gateway.errors import HubUnreachable, NotEnrolled
-from gateway.identity import GatewayIdentity, init_data_dir
+from gateway.identity import GatewayIdentity, init_data_dir, link_ssl_context
 from gateway.key_switch import RotationPaths, archive_current, decide_switch
+from gateway.link_client import LinkClient
 from gateway.rotation import RotationStep, _certify, _stage, rotate_keys
 from gateway.service_lock import ServiceRunning
 from gateway.settings import GatewaySettings
@@ -48,7 +50,7 @@ from tests.integration.rotation.support import (
     verified,
     witnessed_bundle,
 )
-from trust.pki import load_certificates_file
+from trust.pki import load_certificates_file, load_certificates_pem
 
 SCEAU = [sys.executable, "-m", "appliance"]
 
@@ -252,3 +254,42 @@ def test_a_gateway_that_is_not_enrolled_has_nothing_to_rotate(tmp_path: Path) ->
     with pytest.raises(NotEnrolled):
         asyncio.run(rotate_keys(settings, now=datetime.now(UTC)))
     assert not RotationPaths(settings.paths).next_keys.exists()
+
+
+def test_a_lost_renewal_answer_is_superseded_by_the_next_run(tmp_path: Path) -> None:
+    async def main() -> None:
+        hub = await open_hub(tmp_path)
+        try:
+            settings = await enrolled_settings(hub, tmp_path / "dgs", DGS)
+            paths, rotation = settings.paths, RotationPaths(settings.paths)
+            # The hub certified the staged keys, but the gateway was killed before it kept
+            # the answer: nothing in certs/next/.
+            await asyncio.to_thread(_stage, settings, rotation)
+            context = await asyncio.to_thread(link_ssl_context, paths)
+            link = LinkClient(hub.url, context)
+            try:
+                lost = await link.request_renewal(
+                    rotation.tls_csr.read_text("ascii"), rotation.seal_csr.read_text("ascii")
+                )
+            finally:
+                await link.close()
+            report = await rotate_keys(settings, now=datetime.now(UTC))
+            assert report.steps == (
+                RotationStep.CERTIFIED,
+                RotationStep.SWITCHED,
+                RotationStep.COMPLETED,
+            )
+            lost_tls = load_certificates_pem(lost["tlsCertificate"].encode())[0]
+            assert format(lost_tls.serial_number, "x") in report.retired_serials
+            assert len(report.retired_serials) == 4  # old pair and the lost pair
+
+            def states() -> list[str]:
+                with sqlite3.connect(hub.runtime.config.engine.db_path) as db:
+                    rows = db.execute("SELECT state FROM link_renewals ORDER BY requested_at")
+                    return [str(r[0]) for r in rows]
+
+            assert await asyncio.to_thread(states) == ["superseded", "completed"]
+        finally:
+            await close_hub(hub)
+
+    asyncio.run(main())
