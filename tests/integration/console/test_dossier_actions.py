@@ -8,6 +8,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,6 @@ _CASE_LINK = re.compile(r'href="/console/dossiers/([0-9a-f-]{36})"')
 
 
 async def _add(runtime: Any, login: str, processes: tuple[str, ...]) -> None:
-    from datetime import UTC, datetime
-
     await Accounts(runtime.store).add(
         login,
         display_name=f"Agent {login}",
@@ -94,6 +93,7 @@ def test_an_agent_handles_a_certdc_dossier_and_the_operator_sees_it(tmp_path: Pa
 
                 # Another démarche's agent: the dossier does not exist for them.
                 await other.sign_in("paul")
+                assert case_id not in (await other.get("/console/dossiers")).html
                 hidden = await other.get(f"/console/dossiers/{case_id}")
                 assert hidden.status == 404 and "ER20190860001" not in hidden.text
                 assert "Traceback" not in hidden.text
@@ -154,6 +154,17 @@ def test_an_agent_handles_a_certdc_dossier_and_the_operator_sees_it(tmp_path: Pa
                     {"message": "Acte de décès dressé."},
                 )
                 assert 'fr-badge--info">Terminé' in finished.text
+                # The inbox's filters: by status and by received date.
+                today = datetime.now(UTC).date()
+                for query, shown in (
+                    ("statut=DONE", True),
+                    ("statut=SENT", False),
+                    (f"du={today}&au={today}", True),
+                    (f"du={today + timedelta(days=1)}", False),
+                    ("demarche=CERTDC&recherche=ER20190860001-01", True),
+                ):
+                    listed_now = await agent.get(f"/console/dossiers?{query}")
+                    assert (case_id in listed_now.html) is shown, query
                 # An impossible move: a clear message, not an error page.
                 again = await agent.post(
                     f"/console/dossiers/{case_id}/actions/prendre-en-charge", {}
