@@ -175,12 +175,15 @@ def make_console_app(runtime: GatewayRuntime, settings: GatewaySettings) -> web.
         accounts=Accounts(runtime.store),
         sessions=Sessions(runtime.store, idle=timedelta(minutes=config.session_minutes)),
     )
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         console,
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # no stat() of template files on the event loop per page
     )
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)  # compiled now, at start-up, not on a request
     router = console.router
     router.add_static("/static/", STATIC, append_version=False)
     views_auth.add_routes(router)

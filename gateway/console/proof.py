@@ -3,8 +3,8 @@
 The bundle is made by :func:`gateway.evidence_export.export_bundle` (the same as
 ``GET /evidence/{id}`` on the LAN API), then checked by the verifier
 (:func:`trust.bundle_verify.verify_bundle`) with this gateway's trust inputs: the hub
-CA, the journal key and the hub's witness key. The sender's seal over the dossier
-(``seals/sender.p7s`` over ``manifest.json``) is checked too, to name who sealed it.
+CA, the journal key and the hub's witness key; it also checks the sender's seal over
+the dossier (``seals/sender.p7s`` over ``manifest.json``) and names who sealed it.
 
 Exports hold the dossier in clear: each lives in ``<data>/exports`` only while it is
 read, then is deleted.
@@ -22,9 +22,7 @@ from pathlib import Path
 
 from gateway.evidence_export import ExportedBundle, export_bundle
 from gateway.runtime import GatewayRuntime
-from trust.bundle import MANIFEST_JSON, SENDER_SEAL, BundleReader
 from trust.bundle_verify import TrustInputs, verify_bundle
-from trust.seal import verify_seal
 
 # The verifier's section names, in French.
 SECTIONS = {
@@ -36,6 +34,7 @@ SECTIONS = {
     "entries": "Entrées du journal",
     "time-stamp": "Horodatage",
     "trust": "Ancres de confiance",
+    "sender seal": "Sceau de l'expéditeur",
 }
 
 
@@ -46,6 +45,7 @@ class Proof:
     ok: bool
     sender: str | None  # subject of the sender's seal certificate
     sender_ok: bool
+    no_sender_seal: str | None  # the verifier's statement when the sender did not seal
     bundle_sealed_by: str | None
     time_stamped_at: str | None
     tsa: str | None
@@ -90,18 +90,13 @@ def _verify(runtime: GatewayRuntime, done: ExportedBundle) -> Proof:
             witness_keys=(identity.witness_vkey,),
         ),
     )
-    sender, sender_ok = None, False
-    with BundleReader(done.path) as reader:
-        if reader.has(SENDER_SEAL):
-            seal = verify_seal(
-                reader.read(SENDER_SEAL), reader.read(MANIFEST_JSON), anchors=anchors
-            )
-            sender, sender_ok = seal.subject or None, seal.result.ok
     facts = report.facts
+    sender_seal = facts.get("sender's seal")
     return Proof(
-        ok=report.ok and sender_ok,
-        sender=sender,
-        sender_ok=sender_ok,
+        ok=report.ok,
+        sender=facts.get("sender sealed by"),
+        sender_ok=sender_seal == "verified",
+        no_sender_seal=None if sender_seal in (None, "verified", "INVALID") else sender_seal,
         bundle_sealed_by=facts.get("sealed by"),
         time_stamped_at=facts.get("time-stamped at"),
         tsa=facts.get("time-stamp authority"),
