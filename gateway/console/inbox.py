@@ -26,6 +26,7 @@ class InboxQuery:
     received_to: date | None = None  # inclusive
     search: str | None = None
     limit: int = PAGE
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def inbox(tx: object, org_id: str, query: InboxQuery) -> list[InboxRow]:
         "SELECT c.id, c.folder_id, f.process_code, f.external_id, c.external_id, c.status, "  # noqa: S608
         "c.create_at, c.status_at FROM cases c JOIN folders f ON f.id = c.folder_id "
         f"WHERE {' AND '.join(where)} "
-        f"ORDER BY (c.status IN ({new})) DESC, c.create_at DESC, c.id LIMIT ?"
+        f"ORDER BY (c.status IN ({new})) DESC, c.create_at DESC, c.id LIMIT ? OFFSET ?"
     )
-    rows = conn.execute(sql, [*args, *NEW_STATUSES, query.limit]).fetchall()
+    rows = conn.execute(sql, [*args, *NEW_STATUSES, query.limit, query.offset]).fetchall()
     return [InboxRow(*(str(v) for v in row)) for row in rows]

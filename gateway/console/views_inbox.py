@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from gateway.console.formats import STATUS_LABELS, local_time, status_label
-from gateway.console.inbox import InboxQuery, inbox, own_org
+from gateway.console.inbox import PAGE, InboxQuery, inbox, own_org
 from gateway.console.keys import Caller, console_of
-from gateway.console.pages import agent_page, render
+from gateway.console.pages import agent_page, render, url
 from hubee.model import Status
 
 
@@ -20,6 +21,17 @@ def _date(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def _page_number(text: str | None) -> int:
+    try:
+        return max(1, min(int(text or "1"), 10_000))
+    except ValueError:
+        return 1
+
+
+def _link(params: dict[str, str], page: int) -> str:
+    return url("dossiers") + "?" + urlencode({**params, "page": str(page)})
 
 
 @agent_page
@@ -34,7 +46,10 @@ async def _inbox(request: web.Request, caller: Caller) -> web.StreamResponse:
     status = q.get("statut") or None
     if status is not None and status not in STATUS_LABELS:
         status = None
+    page = _page_number(q.get("page"))
     query = InboxQuery(
+        limit=PAGE + 1,  # one more: is there a next page?
+        offset=(page - 1) * PAGE,
         processes=processes,
         status=status,
         received_from=_date(q.get("du")),
@@ -47,6 +62,9 @@ async def _inbox(request: web.Request, caller: Caller) -> web.StreamResponse:
         return [] if org is None else list(inbox(tx, org.id, query))
 
     rows = await console.runtime.store.read(read)
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    keep = {k: v for k, v in q.items() if k != "page" and v}
     statuses = [
         (s.value, status_label(s.value))
         for s in Status
@@ -57,6 +75,9 @@ async def _inbox(request: web.Request, caller: Caller) -> web.StreamResponse:
         "inbox.html",
         {
             "rows": rows,
+            "page": page,
+            "previous": _link(keep, page - 1) if page > 1 else None,
+            "next": _link(keep, page + 1) if more else None,
             "processes": caller.user.processes,
             "chosen": chosen,
             "statuses": statuses,
