@@ -35,8 +35,8 @@ from gateway.pull import Puller
 from gateway.pull_rejections import EventRejections
 from gateway.push import Pusher
 from gateway.runtime import GatewayRuntime
-from gateway.service_tasks import TaskState, check_secrets, configured_tasks, lan_url
 from gateway.service_lock import ServiceLock
+from gateway.service_tasks import TaskState, check_secrets, configured_tasks, lan_url
 from gateway.settings import GatewaySettings
 from gateway.status import GatewayStatus, gateway_status, record_errors
 from gateway.wakeups import wait_event
