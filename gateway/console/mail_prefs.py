@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.console.admin_common import form_of, journal_action
+from gateway.console.admin_common import form_of
+from gateway.console.audit import audit
 from gateway.console.keys import Caller, console_of
 from gateway.console.mail_store import MailMode, ensure_mail_schema, preferences, set_preference
 from gateway.console.pages import agent_page, flash, redirect, render, url
@@ -57,10 +58,11 @@ async def save(request: web.Request, caller: Caller) -> web.StreamResponse:
             set_preference(conn, login, code, mode, now)
 
     await runtime.store.write(work)
-    await journal_action(
-        request,
-        caller,
-        "notifications",
+    await audit(
+        runtime,
+        "action.notifications",
+        login=login,
+        now=now,
         **{f"mode.{code}": (mode.value if mode else "none") for code, mode in changes.items()},
     )
     await flash(request, caller, "Vos préférences de notification sont enregistrées.")
