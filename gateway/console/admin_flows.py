@@ -1,19 +1,22 @@
 """Flux: queue depths, dossiers in and out per démarche and per day, failures with
-their reason, and "Relancer" for work the hub refused (``gw_link_outbox`` items in state
+their reason, and "Relancer" for work the hub refused (and, in :mod:`gateway.console.admin_folders`,
+for dossiers of the watched folders in ``FAILED/``) (``gw_link_outbox`` items in state
 ``failed``): the item goes back to ``pending`` with its attempts reset, the outbox
 picks it up within a quarter of a second, and the journal records who asked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from gateway.console import mail_store
+from gateway.console import admin_folders, mail_store
 from gateway.console.admin_common import journal_action, render_admin
+from gateway.console.admin_folders import folder_failures
 from gateway.console.keys import Caller, console_of
 from gateway.console.pages import PageError, admin_page, flash, redirect, url
 from gateway.outbox import outbox_state
@@ -115,11 +118,18 @@ async def flows(request: web.Request, caller: Caller) -> web.StreamResponse:
         }
 
     found = await runtime.store.read(read)
+    folders = await asyncio.to_thread(folder_failures, runtime.settings)
     return await render_admin(
         request,
         "admin/flows.html",
         "admin/flux",
-        {**found, "journal_pending": await runtime.drain.pending(), "days": DAYS},
+        {
+            **found,
+            "folder_failures": folders,
+            "watched": bool(runtime.settings.folders),
+            "journal_pending": await runtime.drain.pending(),
+            "days": DAYS,
+        },
     )
 
 
@@ -147,5 +157,6 @@ async def retry(request: web.Request, caller: Caller) -> web.StreamResponse:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
+    admin_folders.add_routes(router)
     router.add_get("/admin/flux", flows, name="admin-flows")
     router.add_post("/admin/flux/relancer/{item}", retry, name="admin-retry")

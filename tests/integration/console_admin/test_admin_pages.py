@@ -15,6 +15,7 @@ import aiohttp
 
 from gateway.console.accounts import Role
 from gateway.runtime import GatewayRuntime
+from gateway.settings_tasks import WatchedFolder
 from gateway.tables import GatewayTables
 from hubee.store import StoreTx
 from tests.integration.console.support import Browser, Console, Page, offline_console
@@ -235,6 +236,54 @@ def test_retry_a_failed_item_and_manage_users(tmp_path: Path) -> None:
                 } <= facts
                 dumped = json.dumps(await _journal(runtime))
                 assert password not in dumped and new_password not in dumped
+            finally:
+                await admin.close()
+
+    asyncio.run(main())
+
+
+def test_retry_a_watched_folders_failed_dossier(tmp_path: Path) -> None:
+    watched = WatchedFolder(
+        process="CERTDC",
+        root=tmp_path / "watch",
+        side="OSL",
+        client_id="logiciel",
+        client_secret_file=tmp_path / "secret",
+    )
+    failed = tmp_path / "watch" / "FAILED"
+    (failed / "deces-42").mkdir(parents=True)
+    (tmp_path / "watch" / "OUT").mkdir()
+    (failed / "deces-42" / "acte.pdf").write_bytes(b"%PDF-1.4 test")
+    (failed / "deces-42.error").write_text(
+        "Dossier: deces-42\nFailed at: 2026-11-20T10:00:00Z\n"
+        "Reason: the gateway refused to complete the folder: not subscribed\n"
+        "What to do: Fix the dossier, then move its folder back into OUT/.\n",
+        "utf-8",
+    )
+
+    async def main() -> None:
+        async with offline_console(tmp_path / "gw", folders=(watched,)) as console:
+            admin = await _admin(console)
+            try:
+                flows = await admin.get("/console/admin/flux")
+                assert "the gateway refused to complete the folder: not subscribed" in flows.text
+                path = "/console/admin/flux/dossiers/CERTDC/deces-42/relancer"
+                assert path in flows.text
+                sneaky = await admin.post(
+                    "/console/admin/flux/dossiers/CERTDC/..%2FOUT/relancer", {}
+                )
+                assert sneaky.status == 404
+                other = await admin.post("/console/admin/flux/dossiers/RSA/deces-42/relancer", {})
+                assert other.status == 404
+                done = await admin.post(path, {})
+                assert "Le dossier deces-42 est remis dans OUT/" in done.text
+                assert (tmp_path / "watch" / "OUT" / "deces-42" / "acte.pdf").read_bytes() == (
+                    b"%PDF-1.4 test"
+                )
+                assert not (failed / "deces-42").exists()
+                assert not (failed / "deces-42.error").exists()
+                assert "Aucun dossier déposé en échec" in done.text
+                assert "action.admin.folder.retry" in _facts(await _journal(console.runtime))
             finally:
                 await admin.close()
 
