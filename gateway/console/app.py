@@ -41,6 +41,7 @@ log = logging.getLogger("gateway.console")
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
+_STATIC_PREFIX = "/console/static/"
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -121,6 +122,8 @@ def _too_large(request: web.Request) -> str:
 
 @web.middleware
 async def _session(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(_STATIC_PREFIX) and request.method in ("GET", "HEAD"):
+        return await handler(request)  # assets: no session lookup
     console = console_of(request)
     now = console.runtime.deps.clock()
     token = request.cookies.get(cookie_name(secure=console.config.secure_cookies))

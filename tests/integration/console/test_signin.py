@@ -26,6 +26,15 @@ def test_an_agent_signs_in_sees_the_inbox_and_signs_out(tmp_path: Path) -> None:
                 assert "Dossiers reçus" in page.text and "Agent marie" in page.text
                 assert 'lang="fr"' in page.text and "République<br>française" in page.text
                 assert "Content-Security-Policy" in page.headers
+                # The vendored DSFR assets are served by the gateway itself.
+                for asset, kind in (
+                    ("dsfr/dsfr.min.css", "text/css"),
+                    ("dsfr/fonts/Marianne-Regular.woff2", None),
+                    ("console.css", "text/css"),
+                ):
+                    async with browser.session.get(f"{console.base}/console/static/{asset}") as r:
+                        assert r.status == 200 and len(await r.read()) > 500, asset
+                        assert kind is None or r.content_type == kind, asset
                 out = await browser.post("/console/deconnexion", {})
                 assert "Vous êtes déconnecté" in out.text
                 again = await browser.get("/console/dossiers")
