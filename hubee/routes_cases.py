@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from urllib.parse import quote
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from hubee.http_requests import (
 from hubee.model import Principal
 
 BASE = "/teledossiers/v1"
+TLS_CHUNK = 4 * 1024 * 1024  # bytes read per worker-thread hop when streaming over TLS
 routes = web.RouteTableDef()
 
 
@@ -39,7 +41,12 @@ async def file_response(request: web.Request, found: BlobFile) -> web.StreamResp
         "digest": found.digest,
     }
     if found.plain or found.chunks is None:
-        return web.FileResponse(found.path, headers=headers)
+        tls = request.transport is not None and request.transport.get_extra_info("sslcontext")
+        if not tls or "Range" in request.headers or request.method != "GET":
+            return web.FileResponse(found.path, headers=headers)
+        # Over TLS the kernel's sendfile cannot be used, and asyncio's fallback reads
+        # 256 KiB per worker-thread hop: read larger chunks (one hop for small files).
+        return await _stream(request, found, headers)
     response = web.StreamResponse(headers=headers)
     response.content_length = found.attachment.size
     chunks = await asyncio.to_thread(found.chunks)
@@ -48,6 +55,23 @@ async def file_response(request: web.Request, found: BlobFile) -> web.StreamResp
         await response.write(chunk)
     await response.write_eof()
     return response
+
+
+async def _stream(
+    request: web.Request, found: BlobFile, headers: dict[str, str]
+) -> web.StreamResponse:
+    stream = await asyncio.to_thread(found.path.open, "rb")
+    try:
+        size = (await asyncio.to_thread(os.fstat, stream.fileno())).st_size
+        response = web.StreamResponse(headers={**headers, "Accept-Ranges": "bytes"})
+        response.content_length = size
+        await response.prepare(request)
+        while chunk := await asyncio.to_thread(stream.read, TLS_CHUNK):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        await asyncio.to_thread(stream.close)
 
 
 @routes.get(f"{BASE}/cases/{{caseId}}")

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 
 from hub.uploads import DIRECT
+from hubee.routes_cases import TLS_CHUNK
 from tests.integration.hub_link.harness import (
     DGS,
     SAINT_DENIS,
@@ -69,5 +70,39 @@ def test_a_small_upload_cut_midway_keeps_nothing_and_is_sent_again_whole(
         case_id = feed.json()["items"][0]["caseId"]
         got = await saint_denis.call("GET", f"/link/v1/cases/{case_id}/attachments/{attachment}")
         assert got.status == 200 and got.body == data
+
+    link_run(scenario)
+
+
+def test_a_download_over_tls_larger_than_a_read_chunk_comes_back_whole(
+    link_run: LinkRun,
+) -> None:
+    size = 2 * TLS_CHUNK + 12345  # three reads, the last one short
+
+    async def scenario(hub: LinkHub) -> None:
+        dgs = await hub.gateway(DGS)
+        data = os.urandom(size)
+        folder = sealed_folder(DGS, [SAINT_DENIS], {"scan.pdf": data})
+        pushed = await dgs.call(
+            "PUT", f"/link/v1/folders/{folder.folder_id}", json_body=push_body(dgs, folder)
+        )
+        attachment = pushed.json()["folder"]["attachments"][0]["id"]
+        path = f"/link/v1/folders/{folder.folder_id}/attachments/{attachment}"
+        headers = {"Content-Type": "application/octet-stream", "digest": sha256_digest_header(data)}
+        put = await dgs.call("PUT", path, data=data, headers=headers)
+        assert put.status == 204, put.body
+        assert (
+            await dgs.call("POST", f"/link/v1/folders/{folder.folder_id}/complete")
+        ).status == 200
+        saint_denis = await hub.gateway(SAINT_DENIS)
+        feed = await saint_denis.call("GET", "/link/v1/notifications")
+        case_id = feed.json()["items"][0]["caseId"]
+        url = f"/link/v1/cases/{case_id}/attachments/{attachment}"
+        got = await saint_denis.call("GET", url)
+        assert got.status == 200 and got.body == data
+        assert got.headers["digest"] == sha256_digest_header(data).removeprefix("sha-256=")
+        assert got.headers["Accept-Ranges"] == "bytes"
+        tail = await saint_denis.call("GET", url, headers={"Range": f"bytes={size - 100}-"})
+        assert tail.status == 206 and tail.body == data[-100:]
 
     link_run(scenario)
