@@ -236,12 +236,20 @@ _REQUESTS = re.compile(
 
 
 async def hub_requests(topo: Topology) -> dict[str, float]:
-    """The hub's request counters (``GET /metrics`` from loopback), by method and route."""
-    context = ssl.create_default_context(cafile=str(topo.work / "hub" / "keys" / "ca.pem"))
+    """The hub's request counters (``GET /metrics`` with the metrics token), by method and
+    route."""
+    from hub.metrics import create_metrics_token, metrics_token_path
+
+    keys = topo.work / "hub" / "keys"
+    token_file = metrics_token_path(keys)
+    token = token_file.read_text().strip() if token_file.exists() else create_metrics_token(keys)
+    context = ssl.create_default_context(cafile=str(keys / "ca.pem"))
+    bearer = {"Authorization": f"Bearer {token}"}
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"{topo.hub.url}/metrics", ssl=context) as r,
+        session.get(f"{topo.hub.url}/metrics", ssl=context, headers=bearer) as r,
     ):
+        r.raise_for_status()
         text = await r.text()
     out: dict[str, float] = {}
     for method, route, _status, value in _REQUESTS.findall(text):
@@ -303,13 +311,22 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
+def attachments(ids: list[str], size: int) -> dict[str, tuple[bytes, str]]:
+    """A distinct attachment per dossier (blobs are stored by digest: no dedup)."""
+    base = os.urandom(size)
+    out = {}
+    for external_id in ids:
+        data = external_id.encode().ljust(64, b" ")[: min(64, size)] + base[64:]
+        out[external_id] = (data, b64_sha256(hashlib.sha256(data).digest()))
+    return out
+
+
 async def burst(
     topo: Topology, osl: HubeeClient, rx: Receiver, *, count: int, size: int, concurrency: int
 ) -> dict[str, Any]:
-    payload = os.urandom(size)
-    digest = b64_sha256(hashlib.sha256(payload).digest())
     tag = f"B{size // KB}K-{time.monotonic_ns()}"
     ids = [f"{tag}-{i:05d}" for i in range(count)]
+    files = attachments(ids, size)
     queue = list(reversed(ids))
     completed: dict[str, float] = {}
     requests_before = await hub_requests(topo)
@@ -319,6 +336,7 @@ async def burst(
     async def worker() -> None:
         while queue:
             external_id = queue.pop()
+            payload, digest = files[external_id]
             completed[external_id] = await send(osl, external_id, payload, size, digest)
 
     await asyncio.gather(*(worker() for _ in range(min(concurrency, count))))
@@ -348,15 +366,15 @@ async def burst(
 async def latency(
     topo: Topology, osl: HubeeClient, rx: Receiver, *, count: int, rate: float
 ) -> dict[str, Any]:
-    payload = os.urandom(10 * KB)
-    digest = b64_sha256(hashlib.sha256(payload).digest())
     tag = f"L-{time.monotonic_ns()}"
     ids = [f"{tag}-{i:05d}" for i in range(count)]
+    files = attachments(ids, 10 * KB)
     completed: dict[str, float] = {}
     start = time.monotonic()
 
     async def one(i: int, external_id: str) -> None:
         await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+        payload, digest = files[external_id]
         completed[external_id] = await send(osl, external_id, payload, len(payload), digest)
 
     await asyncio.gather(*(one(i, x) for i, x in enumerate(ids)))
