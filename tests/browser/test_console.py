@@ -146,7 +146,7 @@ async def _agent(visit: Visit, si: Gw, dgs: LanClient, folder: dict[str, Any]) -
     await page.get_by_role("link", name=re.compile("^Preuve")).click()
     await page.wait_for_load_state("load")
     await visit.check("preuve")
-    await page.goto(f"{si.base}/console/notifications")
+    await page.get_by_role("link", name="Mes notifications").click()
     await page.get_by_text("Un récapitulatif par jour").click()  # DSFR: the label covers the radio
     await page.get_by_role("button", name="Enregistrer").click()
     await page.wait_for_load_state("load")
