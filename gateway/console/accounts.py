@@ -272,8 +272,16 @@ class Accounts:
             rehash = _HASHER.check_needs_rehash(digest)
             fresh = await asyncio.to_thread(_HASHER.hash, password) if rehash else None
 
-            def reset(tx: object) -> None:
+            def reset(tx: object) -> datetime | None:
                 conn = sqlite_connection(tx)
+                # Locked by concurrent failures since the read above: no sign-in, else
+                # parallel guesses would all be checked before the lock-out applies.
+                row = conn.execute(
+                    "SELECT locked_until FROM gw_console_users WHERE login = ?", (login,)
+                ).fetchone()
+                locked = _parse_time(row[0]) if row else None
+                if locked is not None and locked > now:
+                    return locked
                 conn.execute(
                     "UPDATE gw_console_users SET failed_logins = 0, locked_until = NULL "
                     "WHERE login = ?",
@@ -284,8 +292,11 @@ class Accounts:
                         "UPDATE gw_console_users SET password_hash = ? WHERE login = ?",
                         (fresh, login),
                     )
+                return None
 
-            await self._store.write(reset)
+            locked_since = await self._store.write(reset)
+            if locked_since is not None:
+                return SignIn(SignInOutcome.LOCKED, locked_until=locked_since, known_login=login)
             return SignIn(SignInOutcome.OK, user=user, known_login=login)
 
         def fail(tx: object) -> datetime | None:

@@ -1,0 +1,49 @@
+"""Security review of the console: lock-out races, header injection, and the like."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.console import accounts as accounts_module
+from gateway.console.accounts import Accounts, SignInOutcome
+from tests.integration.console.support import PASSWORD, offline_console
+
+
+def test_a_password_checked_while_the_account_got_locked_does_not_sign_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallel guesses all read "not locked" before any failure is written: one that
+    finishes after the lock-out must not open a session (else the lock-out only slows)."""
+    asyncio.run(_locked_meanwhile(tmp_path, monkeypatch))
+
+
+async def _locked_meanwhile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with offline_console(tmp_path / "gw") as console:
+        await console.add_user("marie")
+        db = console.runtime.settings.paths.db
+        until = (datetime.now(UTC) + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        real = accounts_module._verify
+
+        def verify_while_others_lock(digest: str, password: str) -> bool:
+            # Meanwhile, concurrent wrong guesses reached the limit and locked the account.
+            with sqlite3.connect(db) as conn:
+                conn.execute(
+                    "UPDATE gw_console_users SET locked_until = ? WHERE login = 'marie'", (until,)
+                )
+            return real(digest, password)
+
+        monkeypatch.setattr(accounts_module, "_verify", verify_while_others_lock)
+        found = await Accounts(console.runtime.store).authenticate(
+            "marie",
+            PASSWORD,
+            now=datetime.now(UTC),
+            max_failures=5,
+            lockout=timedelta(minutes=15),
+        )
+        assert found.outcome is SignInOutcome.LOCKED
+        assert found.user is None
