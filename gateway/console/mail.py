@@ -18,7 +18,6 @@ Logs name queue ids and logins, never an address or a dossier's content.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import smtplib
 import socket
@@ -36,6 +35,7 @@ from gateway.console.mail_message import digest_message, immediate_message
 from gateway.console.mail_store import AddressBook, MailMode, QueuedMail, account_address_book
 from gateway.errors import GatewayConfigError
 from gateway.settings import GatewaySettings, SmtpSettings
+from gateway.wakeups import wait_event
 from hubee.model import Clock, utc_now
 from hubee.sqlite_store import SqliteStore, sqlite_connection
 from hubee.store import StoreTx
@@ -163,8 +163,7 @@ class MailNotifier:
             except Exception:
                 log.exception("notification e-mails: round failed")
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+            await wait_event(self._wake, self.interval)
 
     async def round(self) -> int:
         """Queue new dossiers, send what is due; the number of messages accepted."""
