@@ -177,6 +177,9 @@ class Puller:
         manifest: Manifest | None = None
         files: list[PulledFile] = []
         try:
+            if (raw_manifest is None) != (raw_seal is None):
+                # Half of a sealed pair: mis-signed (stripped) input, never "unsealed".
+                raise Refusal("the case comes with a manifest without its seal, or the reverse")
             if raw_manifest is None or raw_seal is None:
                 manifest, files = await self._accept_unsealed(case_id, folder_id, answer)
                 raw_manifest, raw_seal = manifest.to_json(), b""  # no sender seal
