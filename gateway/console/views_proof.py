@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 
 from aiohttp import web
 
@@ -15,11 +16,23 @@ from gateway.console.pages import agent_page, render
 from gateway.errors import EvidenceNotReady
 
 BUNDLE_TYPE = "application/vnd.etsi.asic-e+zip"
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _NOT_READY = (
     "La preuve de ce dossier n'est pas encore prête : la dernière action doit d'abord "
     "être horodatée et contresignée, ce qui prend en général moins d'une minute. "
     "Rechargez cette page dans un instant."
 )
+
+
+def bundle_headers(external_id: str) -> dict[str, str]:
+    """The download's headers; the sender chose ``external_id``: only safe characters."""
+    safe = _UNSAFE_NAME.sub("_", external_id)[:100] or "dossier"
+    return {
+        "Content-Type": BUNDLE_TYPE,
+        "Content-Disposition": f'attachment; filename="preuve-{safe}.asice"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }
 
 
 @agent_page
@@ -65,14 +78,7 @@ async def _bundle(request: web.Request, caller: Caller) -> web.StreamResponse:
     await asyncio.to_thread(os.unlink, done.path)
     try:
         size = await asyncio.to_thread(lambda: os.fstat(stream.fileno()).st_size)
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": BUNDLE_TYPE,
-                "Content-Disposition": f'attachment; filename="preuve-{case.external_id}.asice"',
-                "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "no-store",
-            }
-        )
+        response = web.StreamResponse(headers=bundle_headers(case.external_id))
         response.content_length = size
         await response.prepare(request)
         while chunk := await asyncio.to_thread(stream.read, 1024 * 1024):

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.console import accounts as accounts_module
 from gateway.console.accounts import Accounts, SignInOutcome
+from gateway.console.views_proof import bundle_headers
 from tests.integration.console.support import PASSWORD, offline_console
 
 
@@ -47,3 +48,16 @@ async def _locked_meanwhile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         )
         assert found.outcome is SignInOutcome.LOCKED
         assert found.user is None
+
+
+def test_the_bundle_file_name_cannot_inject_into_content_disposition() -> None:
+    """The case's externalId comes from the sending operator: quotes and ';' must not
+    add a ``filename*`` of the sender's choosing (e.g. ``x.html``)."""
+    headers = bundle_headers("ER-1\"; filename*=UTF-8''evil.html; x=\"")
+    disposition = headers["Content-Disposition"]
+    assert disposition.count('"') == 2, disposition
+    assert "filename*" not in disposition and 'evil.html"' not in disposition
+    assert disposition.startswith('attachment; filename="preuve-ER-1_')
+    assert headers["Content-Type"] == "application/vnd.etsi.asic-e+zip"
+    plain = bundle_headers("ER-DIRECT-01")["Content-Disposition"]
+    assert plain == 'attachment; filename="preuve-ER-DIRECT-01.asice"'
