@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from xml.parsers import expat
 
 from gateway.console.labels import LABELS
 
@@ -159,7 +161,7 @@ def render_data(data: bytes, file_name: str) -> Rendered:
         fields = () if root is None else (root.children or (root,))
         return _result(fields, None, budget)
     head = data[:4096].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper():
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in data.upper() or _declares_dtd(data):
         return Rendered((), error="Ce fichier XML déclare des entités : il n'est pas affiché.")
     # A pull parser keeps what it read before an error: a cut file shows its readable part.
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
@@ -178,6 +180,33 @@ def render_data(data: bytes, file_name: str) -> Rendered:
         return Rendered((), error="Ce fichier XML est illisible : téléchargez-le.")
     root = _xml_field(element, budget)
     return _result((root,) if root is not None else (), error, budget)
+
+
+class _Stop(Exception):
+    def __init__(self, dtd: bool) -> None:
+        self.dtd = dtd
+
+
+def _declares_dtd(data: bytes) -> bool:
+    """Whether expat meets a DOCTYPE before the root element, in any encoding (a byte
+    search misses ``<!DOCTYPE`` in UTF-16); it stops at the root, so this is cheap."""
+    parser = expat.ParserCreate()
+
+    def stop(dtd: bool) -> Callable[..., None]:
+        def handler(*_: object) -> None:
+            raise _Stop(dtd)
+
+        return handler
+
+    parser.StartDoctypeDeclHandler = stop(True)
+    parser.StartElementHandler = stop(False)
+    try:
+        parser.Parse(data, True)
+    except _Stop as found:
+        return found.dtd
+    except expat.ExpatError:
+        return False  # the parse below reports it
+    return False
 
 
 def _result(fields: tuple[Field, ...], error: str | None, budget: _Budget) -> Rendered:

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.console import accounts as accounts_module
 from gateway.console.accounts import Accounts, SignInOutcome
+from gateway.console.renderer import render_data
 from gateway.console.views_proof import bundle_headers
 from tests.integration.console.support import PASSWORD, offline_console
 
@@ -61,3 +62,22 @@ def test_the_bundle_file_name_cannot_inject_into_content_disposition() -> None:
     assert headers["Content-Type"] == "application/vnd.etsi.asic-e+zip"
     plain = bundle_headers("ER-DIRECT-01")["Content-Disposition"]
     assert plain == 'attachment; filename="preuve-ER-DIRECT-01.asice"'
+
+
+def test_a_dtd_in_utf16_xml_is_refused_like_in_utf8() -> None:
+    """The DOCTYPE check must not depend on the encoding: UTF-16 hides ``<!DOCTYPE``
+    and ``<!ENTITY`` from a byte search, and expat would then expand the entities."""
+    text = (
+        '<?xml version="1.0" encoding="UTF-16"?>'
+        '<!DOCTYPE d [<!ENTITY a "AAAAAAAAAA"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "<d><nom>&b;</nom></d>"
+    )
+    for data in (text.encode("utf-16"), text.replace("UTF-16", "UTF-8").encode()):
+        found = render_data(data, "flux.xml")
+        assert found.fields == (), found
+        assert found.error is not None and "entités" in found.error
+    plain = render_data(
+        '<?xml version="1.0" encoding="UTF-16"?><d><nom>Curie</nom></d>'.encode("utf-16"),
+        "flux.xml",
+    )
+    assert plain.error is None and plain.fields[0].children[0].value == "Curie"
