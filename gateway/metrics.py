@@ -7,19 +7,18 @@ two error flags (TSA or witness, the hub's feed) are the running service's last
 attempt, given by ``errors``; ``error_active`` and ``last_error_timestamp_seconds`` come
 from the errors it persisted (:mod:`gateway.status`). The list is in docs/OPERATIONS.md.
 
-Access (DESIGN.md: nothing unauthenticated but health): ``/metrics`` answers a peer on
-loopback (a node exporter or an agent on the machine), or any peer presenting
-``Authorization: Bearer <token>`` where the token is the content of
-``keys/metrics.token`` (created with ``sceau gateway metrics-token``). Anything else
-gets 403 (or 401 with a wrong token). The figures carry no personal data: counts by
-démarche and status, queue depths, certificate days left.
+Access (DESIGN.md: nothing unauthenticated but health): ``/metrics`` answers only a
+peer presenting ``Authorization: Bearer <token>`` where the token is the content of
+``keys/metrics.token`` (created with ``sceau gateway metrics-token``), loopback peers
+included: any local process could otherwise read them. Anything else gets 401 with a
+``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3). The figures carry no personal
+data: counts by démarche and status, queue depths, certificate days left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import ipaddress
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -252,31 +251,31 @@ def create_metrics_token(paths: GatewayPaths) -> str:
     return token
 
 
-def _loopback(remote: str | None) -> bool:
-    try:
-        return remote is not None and ipaddress.ip_address(remote.split("%")[0]).is_loopback
-    except ValueError:
+CHALLENGE = 'Bearer realm="sceau-metrics"'
+REFUSAL = (
+    "metrics: send Authorization: Bearer <the content of keys/metrics.token>;"
+    " make one with: sceau gateway metrics-token --data DIR"
+)
+
+
+def _authorised(header: str, paths: GatewayPaths) -> bool:
+    """Whether ``header`` (the Authorization header) bears the metrics token; no token
+    file: nobody is."""
+    if not header.startswith("Bearer "):
         return False
-
-
-def _authorised(request: web.Request, paths: GatewayPaths) -> int:
-    """0 if allowed, else the HTTP status to answer."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        try:
-            expected = metrics_token_path(paths).read_text("ascii").strip()
-        except OSError:
-            return 401
-        return 0 if expected and hmac.compare_digest(header[7:].strip(), expected) else 401
-    return 0 if _loopback(request.remote) else 403
+    try:
+        expected = metrics_token_path(paths).read_text("ascii").strip()
+    except OSError:
+        return False
+    return bool(expected) and hmac.compare_digest(header[7:].strip(), expected)
 
 
 @metrics_routes.get("/metrics")
 async def get_metrics(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    denied = await asyncio.to_thread(_authorised, request, runtime.settings.paths)
-    if denied:
-        text = "metrics: loopback only, or Authorization: Bearer <keys/metrics.token>"
-        return web.Response(status=denied, text=text)
+    header = request.headers.get("Authorization", "")
+    if not await asyncio.to_thread(_authorised, header, runtime.settings.paths):
+        challenge = CHALLENGE + (', error="invalid_token"' if header else "")
+        return web.Response(status=401, text=REFUSAL, headers={"WWW-Authenticate": challenge})
     snap = await snapshot(runtime, now=runtime.deps.clock(), errors=request.app.get(ERRORS))
     return web.Response(body=exposition(snap), headers={"Content-Type": CONTENT_TYPE_LATEST})

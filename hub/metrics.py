@@ -9,10 +9,11 @@ Two kinds of figures:
   the reset at a restart): requests and errors by route, requests in flight (the feed's
   long polls are the feed waiters), RFC 3161 answers from ``POST /tsa``.
 
-Access mirrors the gateway's (``gateway.metrics``): a peer on loopback, or any peer with
+Access mirrors the gateway's (``gateway.metrics``): only a peer with
 ``Authorization: Bearer <token>`` where the token is the content of
-``keys/metrics.token`` (``sceau hub metrics-token``); else 403 (401 with a wrong
-token). Only ``/healthz`` and ``/readyz`` answer anyone. No personal data: counts by
+``keys/metrics.token`` (``sceau hub metrics-token``), loopback peers included; else 401
+with a ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3). Only ``/healthz`` and
+``/readyz`` answer anyone. No personal data: counts by
 démarche, status and route template (``/link/v1/cases/{caseId}``, never an id).
 """
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import ipaddress
 import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -238,35 +238,31 @@ def create_metrics_token(keys_dir: Path) -> str:
     return token
 
 
-def _loopback(remote: str | None) -> bool:
-    try:
-        return remote is not None and ipaddress.ip_address(remote.split("%")[0]).is_loopback
-    except ValueError:
+CHALLENGE = 'Bearer realm="sceau-metrics"'
+REFUSAL = (
+    "metrics: send Authorization: Bearer <the content of keys/metrics.token>;"
+    " make one with: sceau hub metrics-token --data DIR"
+)
+
+
+def _authorised(header: str, keys_dir: Path) -> bool:
+    """Whether ``header`` (the Authorization header) bears the metrics token; no token
+    file: nobody is."""
+    if not header.startswith("Bearer "):
         return False
-
-
-def _authorised(header: str, remote: str | None, keys_dir: Path) -> int:
-    """0 if allowed, else the HTTP status to answer."""
-    if header.startswith("Bearer "):
-        try:
-            expected = metrics_token_path(keys_dir).read_text("ascii").strip()
-        except OSError:
-            return 401
-        return 0 if expected and hmac.compare_digest(header[7:].strip(), expected) else 401
-    return 0 if _loopback(remote) else 403
+    try:
+        expected = metrics_token_path(keys_dir).read_text("ascii").strip()
+    except OSError:
+        return False
+    return bool(expected) and hmac.compare_digest(header[7:].strip(), expected)
 
 
 async def get_metrics(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    denied = await asyncio.to_thread(
-        _authorised,
-        request.headers.get("Authorization", ""),
-        request.remote,
-        runtime.config.keys_dir,
-    )
-    if denied:
-        text = "metrics: loopback only, or Authorization: Bearer <keys/metrics.token>"
-        return web.Response(status=denied, text=text)
+    header = request.headers.get("Authorization", "")
+    if not await asyncio.to_thread(_authorised, header, runtime.config.keys_dir):
+        challenge = CHALLENGE + (', error="invalid_token"' if header else "")
+        return web.Response(status=401, text=REFUSAL, headers={"WWW-Authenticate": challenge})
     body = exposition(await snapshot(runtime), request.app.get(COUNTERS))
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -33,6 +33,14 @@ def _status(data: Path) -> dict[str, Any]:
 
 def test_gateway_run_logs_json_and_persists_the_hub_error(gateway_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SCEAU_LOG_FORMAT"}
+    minted = subprocess.run(
+        [SCEAU, "gateway", "metrics-token", "--data", str(gateway_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert minted.returncode == 0, minted.stderr
     process = subprocess.Popen(
         [SCEAU, "gateway", "run", "--data", str(gateway_dir), "--port", "0"],
         stdout=subprocess.PIPE,
@@ -53,7 +61,11 @@ def test_gateway_run_logs_json_and_persists_the_hub_error(gateway_dir: Path) -> 
             assert time.monotonic() < deadline, "the feed error was never recorded"
             time.sleep(0.5)
         assert errors["hub-feed"]["clearedAt"] is None and errors["hub-feed"]["message"]
-        with urllib.request.urlopen(found[1] + "/metrics", timeout=10) as answer:  # noqa: S310
+        token = (gateway_dir / "keys" / "metrics.token").read_text().strip()
+        scrape = urllib.request.Request(  # noqa: S310
+            found[1] + "/metrics", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(scrape, timeout=10) as answer:  # noqa: S310
             m = parse(answer.read().decode())
         assert value(m, "sceau_gateway_error_active", source="hub-feed") == 1
         assert value(m, "sceau_gateway_hub_feed_error") == 1

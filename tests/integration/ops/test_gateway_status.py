@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from gateway.metrics import create_metrics_token
 from gateway.status import HUB_FEED, read_errors
 from tests.integration.gateway.world import DGS, SAINT_DENIS, close_hub, eventually, open_hub
 from tests.integration.ops.exchange import Secrets, certdc_exchange, enrolled_gateway, witnessed
@@ -61,7 +62,9 @@ def test_status_and_metrics_show_expiry_checkpoints_and_the_last_error(tmp_path:
             assert broken.returncode == 0, broken.stderr
             text = await asyncio.to_thread(_status, si_dir)
             assert text.returncode == 0, text.stderr
-            async with session.get(f"{si.base}/metrics") as answer:
+            token = await asyncio.to_thread(create_metrics_token, si.runtime.settings.paths)
+            bearer = {"Authorization": f"Bearer {token}"}
+            async with session.get(f"{si.base}/metrics", headers=bearer) as answer:
                 metrics = await answer.text()
             return healthy, json.loads(broken.stdout), text.stdout, metrics
 

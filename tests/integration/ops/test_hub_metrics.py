@@ -1,6 +1,7 @@
 """The hub's ``GET /metrics``: scraped for real over TLS after a real exchange, parsed
 with prometheus_client's text parser; and ``sceau hub run`` as a process (JSON logs on
-a pipe, /metrics on loopback, a bearer token from ``sceau hub metrics-token``)."""
+a pipe, /metrics with a bearer token from ``sceau hub metrics-token``, refused without
+it even on loopback)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 def test_hub_metrics_after_an_exchange(tmp_path: Path) -> None:
     secrets = Secrets()
 
-    async def main() -> tuple[str, int, int, int]:
+    async def main() -> tuple[str, int, int, int, str]:
         async with AsyncExitStack() as stack:
             hub = await open_hub(tmp_path)
             stack.push_async_callback(close_hub, hub)
@@ -59,21 +60,23 @@ def test_hub_metrics_after_an_exchange(tmp_path: Path) -> None:
             await asyncio.sleep(0.5)  # a gateway's long poll is waiting again
             context = ssl.create_default_context(cafile=str(hub.ca_pem))
             url = f"{hub.url}/metrics"
-            async with session.get(url, ssl=context) as answer:
-                assert answer.headers["Content-Type"].startswith("text/plain")
-                text, status = await answer.text(), answer.status
             keys = hub.runtime.config.keys_dir
             token = await asyncio.to_thread(create_metrics_token, keys)
+            # From loopback without a token: refused, with the challenge.
+            async with session.get(url, ssl=context) as answer:
+                bare, challenge = answer.status, answer.headers.get("WWW-Authenticate", "")
             bearer = {"Authorization": f"Bearer {token}"}
             async with session.get(url, ssl=context, headers=bearer) as answer:
-                good = answer.status
+                assert answer.headers["Content-Type"].startswith("text/plain")
+                text, good = await answer.text(), answer.status
             wrong = {"Authorization": "Bearer not-it"}
             async with session.get(url, ssl=context, headers=wrong) as answer:
                 bad = answer.status
-            return text, status, good, bad
+            return text, bare, good, bad, challenge
 
-    text, status, good, bad = asyncio.run(main())
-    assert (status, good, bad) == (200, 200, 401)
+    text, bare, good, bad, challenge = asyncio.run(main())
+    assert (bare, good, bad) == (401, 200, 401)
+    assert challenge == 'Bearer realm="sceau-metrics"'
     m = parse(text)
     assert value(m, "sceau_hub_gateways", state="active") == 2
     assert value(m, "sceau_hub_gateways", state="revoked") == 0
@@ -126,19 +129,23 @@ def test_hub_run_process_logs_json_and_serves_metrics(tmp_path: Path) -> None:
         line = process.stdout.readline()
         found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
         assert found, line + process.stderr.read()
-        with urllib.request.urlopen(found[1] + "/metrics", timeout=10) as answer:  # noqa: S310
+        bearer = urllib.request.Request(  # noqa: S310
+            found[1] + "/metrics", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(bearer, timeout=10) as answer:  # noqa: S310
             m = parse(answer.read().decode())
         assert value(m, "sceau_hub_gateways", state="active") == 0
         assert value(m, "sceau_hub_journal_entries") >= 0
-        request = urllib.request.Request(  # noqa: S310
-            found[1] + "/metrics", headers={"Authorization": "Bearer wrong"}
-        )
-        try:
-            urllib.request.urlopen(request, timeout=10)  # noqa: S310
-            raise AssertionError("a wrong token was accepted")
-        except urllib.error.HTTPError as refused:
-            assert refused.code == 401
-            refused.close()
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            request = urllib.request.Request(  # noqa: S310
+                found[1] + "/metrics", headers=headers
+            )
+            try:
+                urllib.request.urlopen(request, timeout=10)  # noqa: S310
+                raise AssertionError(f"scraped from loopback with {headers}")
+            except urllib.error.HTTPError as refused:
+                assert refused.code == 401 and refused.headers["WWW-Authenticate"]
+                refused.close()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
         logs = process.stderr.read().splitlines()

@@ -1,4 +1,5 @@
-"""``GET /metrics``: figures from the stores, loopback or bearer token only."""
+"""``GET /metrics``: figures from the stores, for the bearer of the metrics token only
+(loopback peers included)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import make_mocked_request
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.lan import make_lan_app
 from gateway.local_directory import add_client
@@ -35,7 +36,9 @@ from tests.unit.gateway.support import (
 def test_metrics_count_dossiers_queues_and_certificates(tmp_path: Path) -> None:
     settings = enroll_offline(tmp_path / "dgs", HubPki.create(), DGS, "OSL")
 
-    async def main() -> tuple[int, str, int, int, int]:
+    Answer = tuple[int, str, str]
+
+    async def main() -> tuple[Answer, Answer, Answer, Answer, int]:
         runtime = await GatewayRuntime.open(settings)
         app = make_lan_app(runtime, route_tables=[metrics_routes])
         app[ERRORS] = lambda: ("hub down", None)
@@ -56,58 +59,62 @@ def test_metrics_count_dossiers_queues_and_certificates(tmp_path: Path) -> None:
                 scope=Scope.OSL,
             )
             async with aiohttp.ClientSession() as session:
+
+                async def scrape(headers: dict[str, str]) -> Answer:
+                    async with session.get(f"{base}/metrics", headers=headers) as r:
+                        return r.status, r.headers.get("WWW-Authenticate", ""), await r.text()
+
                 client = LanClient(session, base)
                 await client.login(new.client.client_id, new.secret, "OSL")
                 await deposit(client, *certdc_folder(SAINT_DENIS, "ER1"))
-                async with session.get(f"{base}/metrics") as r:
-                    status, text = r.status, await r.text()
+                # From loopback, no token file yet: refused all the same.
+                before = await scrape({"Authorization": "Bearer guess"})
                 token = await asyncio.to_thread(create_metrics_token, settings.paths)
                 auth = {"Authorization": f"Bearer {token}"}
-                async with session.get(f"{base}/metrics", headers=auth) as r:
-                    good = r.status
-                async with session.get(
-                    f"{base}/metrics", headers={"Authorization": "Bearer nope"}
-                ) as r:
-                    bad = r.status
+                bare = await scrape({})
+                bad = await scrape({"Authorization": "Bearer nope"})
+                good = await scrape(auth)
                 # Other HubEE routes still need their own token.
                 async with session.get(f"{base}/teledossiers/v1/folders/x", headers=auth) as r:
                     other = r.status
-            return status, text, good, bad, other
+            return before, bare, bad, good, other
         finally:
             await runner.cleanup()
             await runtime.close()
 
-    status, text, good, bad, other = asyncio.run(main())
-    assert status == 200
+    before, bare, bad, good, other = asyncio.run(main())
+    assert before[0] == 401 and 'error="invalid_token"' in before[1]
+    assert bare[0] == 401 and bare[1] == 'Bearer realm="sceau-metrics"'
+    assert "sceau gateway metrics-token" in bare[2] and "sceau_gateway" not in bare[2]
+    assert bad[0] == 401 and bad[1].startswith("Bearer ") and "invalid_token" in bad[1]
+    assert good[0] == 200 and other == 401
+    text = good[2]
+    families = {f.name for f in text_string_to_metric_families(text)}
+    assert {"sceau_gateway_dossiers", "sceau_gateway_outbox_items"} <= families
     assert 'sceau_gateway_dossiers{direction="out",process="CERTDC",status=' in text
     assert 'sceau_gateway_outbox_items{state="pending"} 1.0' in text
     assert "sceau_gateway_checkpoints_unstamped" in text
     assert "sceau_gateway_hub_feed_error 1.0" in text
     assert "sceau_gateway_tsa_witness_error 0.0" in text
     assert 'sceau_gateway_certificate_days_left{certificate="tls"}' in text
-    assert good == 200 and bad == 401 and other == 401
 
 
-def test_metrics_refuse_a_remote_peer_without_token(tmp_path: Path) -> None:
+def test_only_the_bearer_of_the_token_file_is_authorised(tmp_path: Path) -> None:
     settings = enroll_offline(tmp_path / "g", HubPki.create(), DGS, "OSL")
-
-    class Transport:
-        def get_extra_info(self, name: str, default: object = None) -> object:
-            return ("192.0.2.7", 4242) if name == "peername" else default
-
-    remote = make_mocked_request("GET", "/metrics", transport=Transport())
-    assert _authorised(remote, settings.paths) == 403
-    # A token presented while none was created is refused too.
-    tokened = make_mocked_request(
-        "GET", "/metrics", headers={"Authorization": "Bearer x"}, transport=Transport()
-    )
-    assert _authorised(tokened, settings.paths) == 401
+    # No token file: nobody, whatever is presented.
+    assert not _authorised("", settings.paths)
+    assert not _authorised("Bearer ", settings.paths)
+    assert not _authorised("Bearer x", settings.paths)
     token = create_metrics_token(settings.paths)
     assert oct((settings.paths.keys / "metrics.token").stat().st_mode & 0o777) == "0o600"
-    allowed = make_mocked_request(
-        "GET", "/metrics", headers={"Authorization": f"Bearer {token}"}, transport=Transport()
-    )
-    assert _authorised(allowed, settings.paths) == 0
+    assert _authorised(f"Bearer {token}", settings.paths)
+    assert not _authorised(token, settings.paths)  # not a bearer scheme
+    assert not _authorised(f"Basic {token}", settings.paths)
+    assert not _authorised(f"Bearer {token}x", settings.paths)
+    # A new token replaces the old one.
+    newer = create_metrics_token(settings.paths)
+    assert _authorised(f"Bearer {newer}", settings.paths)
+    assert not _authorised(f"Bearer {token}", settings.paths)
 
 
 def test_certificate_days_left(tmp_path: Path) -> None:
