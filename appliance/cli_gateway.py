@@ -252,7 +252,8 @@ def client_add(data_dir: Path, name: str, process_code: str, scope: str) -> None
 @_data_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status_cmd(data_dir: Path, as_json: bool) -> None:
-    """Enrollment, certificate expiry, queues, last checkpoint (TSA, witness), last errors."""
+    """Enrollment, certificates, a pending key rotation, queues, last checkpoint (TSA,
+    witness), background tasks, last errors."""
     from gateway.runtime import GatewayRuntime
     from gateway.status import gateway_status
 
@@ -289,6 +290,12 @@ def status_lines(found: dict[str, Any]) -> list[tuple[str, str | None]]:
                 "yellow" if warn else None,
             )
         )
+    rotation = found.get("rotation")
+    if rotation:
+        lines.append(
+            (f"  key rotation {rotation['stage'].upper()}: {rotation['summary']}", "yellow")
+        )
+        lines.append((f"               to finish: {rotation['fix']}", "yellow"))
     lines.append(
         (
             f"  journal      {found['journal']['size']} entries, "
@@ -330,6 +337,19 @@ def status_lines(found: dict[str, Any]) -> list[tuple[str, str | None]]:
                 f"  folders      {folder['process']} ({folder['side']}): "
                 f"{folder['sending']} sending, {folder['receiving']} receiving",
                 None,
+            )
+        )
+    for task in found.get("tasks", []):
+        err = task["lastError"]
+        if err is None:
+            lines.append((f"  task         {task['name']}: no error recorded", None))
+            continue
+        state = f"recovered {err['clearedAt'][:19]}" if err["clearedAt"] else "CURRENT"
+        lines.append(
+            (
+                f"  task         {task['name']}: last error at {err['at'][:19]} ({state}): "
+                f"{err['message']}",
+                None if err["clearedAt"] else "red",
             )
         )
     lines.append((f"  feed cursor  {found['feed']['cursor']}", None))

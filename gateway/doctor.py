@@ -9,7 +9,8 @@ Checks, each giving a :class:`Finding` (never raising for what it finds):
 - the hub reachable over mTLS (a non-waiting read of the feed, which needs our client
   certificate, so a TLS or enrollment problem shows here);
 - the clock against the TSA: the ``genTime`` of a real RFC 3161 time-stamp (verified
-  against the pinned hub CA), compared with our clock around the request.
+  against the pinned hub CA), compared with our clock around the request;
+- a key rotation waiting to be finished (:mod:`gateway.rotation_state`).
 
 Not checked: revocation of our certificates (the hub refuses a revoked gateway: the
 hub check shows it), or whether the LAN port is free (``run`` says so at start).
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from gateway.identity import link_ssl_context
 from gateway.link_client import LinkClient
+from gateway.rotation_state import pending_rotation
 from gateway.settings import Enrollment, GatewaySettings
 from trust.checkpoint import VerifierKey
 from trust.journal_verify import verify_journal
@@ -127,6 +129,16 @@ def check_certificates(settings: GatewaySettings, *, now: datetime) -> Finding:
             notes.append(f"{name} valid, {left} days left")
     fix = "" if worst is Severity.OK else f"ask the hub operator for a token, then {enroll}"
     return Finding("certificates", worst, "; ".join(notes), fix, Area.CONFIG)
+
+
+def check_rotation(settings: GatewaySettings) -> Finding:
+    """A warning while a ``rotate-keys`` run waits to be finished (both pairs work)."""
+    pending = pending_rotation(settings.paths)
+    if pending is None:
+        return Finding("rotation", Severity.OK, "no key rotation pending")
+    since = pending.since.strftime("%Y-%m-%d %H:%M")
+    detail = f"{pending.summary} (since {since} UTC)"
+    return Finding("rotation", Severity.WARN, detail, pending.fix, Area.CONFIG)
 
 
 def check_disk(settings: GatewaySettings) -> Finding:
@@ -246,6 +258,7 @@ async def diagnose(
     findings = [
         await asyncio.to_thread(check_permissions, settings),
         await asyncio.to_thread(check_certificates, settings, now=now),
+        await asyncio.to_thread(check_rotation, settings),
         await asyncio.to_thread(check_disk, settings),
         await asyncio.to_thread(check_journal, settings),
     ]

@@ -57,14 +57,44 @@ def check_secrets(settings: GatewaySettings) -> None:
             _hook_config(settings, hook)
 
 
+def folder_task_name(folder: WatchedFolder) -> str:
+    return f"watched folders {folder.process} ({folder.side})"
+
+
+def hook_task_name(hook: Webhook) -> str:
+    return f"webhook of {hook.client_id}"
+
+
+PURGE_TASK = "retention purge"
+
+
+def task_names(settings: GatewaySettings) -> tuple[str, ...]:
+    """The tasks gateway.yaml asks for, named as ``run`` names them (and ``status`` shows)."""
+    names = [folder_task_name(f) for f in settings.folders]
+    if settings.webhooks.enabled:
+        names += [hook_task_name(h) for h in settings.webhooks.hooks]
+    if settings.purge.enabled:
+        names.append(PURGE_TASK)
+    return tuple(names)
+
+
 @dataclass
 class TaskState:
     """One supervised task, for status and tests."""
 
     name: str
     restarts: int = 0
-    last_error: str | None = None
+    last_error: str | None = None  # the last failure that made it restart (purge: clears)
     running: Any = field(default=None, repr=False)  # the adapter or dispatcher, once built
+
+    @property
+    def current_error(self) -> str | None:
+        """What is wrong now: a watched-folder adapter's last round once it has run one
+        (None: that round went well), else the failure that last restarted the task."""
+        if getattr(self.running, "rounds", 0) > 0:
+            error = getattr(self.running, "last_error", None)
+            return error if isinstance(error, str) else None
+        return self.last_error
 
 
 async def supervise(
@@ -84,6 +114,7 @@ async def supervise(
         except Exception as exc:  # noqa: BLE001 - logged, then restarted: never stops the service
             failures += 1
             state.restarts += 1
+            state.running = None  # the next start builds a new one
             state.last_error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             pause = delay(failures)
             log.warning("%s failed: %s (restart in %.0f s)", state.name, state.last_error, pause)
@@ -102,18 +133,18 @@ def configured_tasks(
     works: list[Coroutine[Any, Any, None]] = []
     if lan_base_url is not None:
         for folder in settings.folders:
-            state = TaskState(f"watched folders {folder.process} ({folder.side})")
+            state = TaskState(folder_task_name(folder))
             states.append(state)
             works.append(supervise(state, _folder_runner(settings, folder, lan_base_url)))
         if settings.webhooks.enabled:
             for hook in settings.webhooks.hooks:
-                state = TaskState(f"webhook of {hook.client_id}")
+                state = TaskState(hook_task_name(hook))
                 states.append(state)
                 works.append(supervise(state, _hook_runner(settings, hook, lan_base_url)))
     elif settings.folders or settings.webhooks.hooks:
         log.warning("watched folders and webhooks need the LAN API: not started")
     if settings.purge.enabled:
-        state = TaskState("retention purge")
+        state = TaskState(PURGE_TASK)
         states.append(state)
         works.append(supervise(state, _purge_runner(runtime)))
     return states, works

@@ -5,10 +5,12 @@ another process while ``sceau gateway run`` serves: the enrollment, our certific
 expiry, the queues (journal, outbox, webhooks, watched folders), the last checkpoint with its
 time-stamp and cosignature, and the last errors.
 
-The running service's errors (the hub's feed, the TSA or the witness) live in its
-memory; :func:`record_errors` (a task of ``gateway run``) copies each change into the
-small table ``gw_last_errors`` of ``gateway.db``, with its time, so that ``status``
-shows them. Only the error text is stored: messages name what failed (a URL, an HTTP
+The running service's errors (the hub's feed, the TSA or the witness, and each
+background task of gateway.yaml: watched folders, webhooks, purge) live in its memory;
+:func:`record_errors` (a task of ``gateway run``) copies each change into the small
+table ``gw_last_errors`` of ``gateway.db``, with its time, so that ``status`` shows
+them (a task's row is keyed ``task:<its name>``). ``status`` also shows a key rotation
+waiting to be finished (:mod:`gateway.rotation_state`). Only the error text is stored: messages name what failed (a URL, an HTTP
 status, an exception type), never a credential or a dossier's content.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +29,9 @@ from cryptography import x509
 
 from gateway.checkpoints import CheckpointGap
 from gateway.outbox import OutboxState, outbox_state
+from gateway.rotation_state import PendingRotation, pending_rotation
 from gateway.runtime import GatewayRuntime
+from gateway.service_tasks import task_names
 from gateway.settings import GatewayPaths, GatewaySettings
 from gateway.tables import GatewayTables
 from hubee.store import StoreTx
@@ -35,6 +40,7 @@ log = logging.getLogger("gateway.status")
 CERT_WARN_DAYS = 30
 HUB_FEED = "hub-feed"  # the long poll of the hub's feed (pull)
 TSA_WITNESS = "tsa-witness"  # time-stamping or cosigning checkpoints
+TASK_PREFIX = "task:"  # + a background task's name (gateway.service_tasks)
 _TABLE = """CREATE TABLE IF NOT EXISTS gw_last_errors (
     source TEXT PRIMARY KEY,
     message TEXT NOT NULL,
@@ -47,6 +53,14 @@ class _Puller(Protocol):
     last_error: str | None
 
 
+class _Task(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def current_error(self) -> str | None: ...
+
+
 class RunningService(Protocol):
     """What :func:`gateway_status` reads of a running ``GatewayService``."""
 
@@ -55,6 +69,14 @@ class RunningService(Protocol):
 
     @property
     def trust_error(self) -> str | None: ...
+
+    @property
+    def task_states(self) -> Sequence[_Task]: ...
+
+
+def task_source(name: str) -> str:
+    """The ``gw_last_errors`` key of a background task's error."""
+    return TASK_PREFIX + name
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,17 @@ class LastError:
 
 
 @dataclass(frozen=True)
+class BackgroundTask:
+    """A task gateway.yaml asks ``run`` to start, with the last error it recorded."""
+
+    name: str
+    error: LastError | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "lastError": self.error.to_json() if self.error else None}
+
+
+@dataclass(frozen=True)
 class GatewayStatus:
     org: str
     side: str
@@ -118,7 +151,9 @@ class GatewayStatus:
     last_checkpoint: LastCheckpoint | None = None
     webhooks_pending: int | None = None
     folders: tuple[FolderQueue, ...] = ()
-    errors: tuple[LastError, ...] = ()
+    errors: tuple[LastError, ...] = ()  # hub-feed and tsa-witness (tasks: in ``tasks``)
+    tasks: tuple[BackgroundTask, ...] = ()
+    rotation: PendingRotation | None = None
 
     @property
     def last_error(self) -> LastError | None:
@@ -152,6 +187,8 @@ class GatewayStatus:
             "folders": [f.to_json() for f in self.folders],
             "feed": {"cursor": self.feed_cursor, "lastError": self.pull_error},
             "errors": {e.source: e.to_json() for e in self.errors},
+            "tasks": [t.to_json() for t in self.tasks],
+            "rotation": self.rotation.to_json() if self.rotation else None,
         }
 
 
@@ -263,19 +300,23 @@ async def record_errors(
     runtime: GatewayRuntime, service: RunningService, *, every: float = 1.0
 ) -> None:
     """Copy the service's in-memory errors to ``gw_last_errors`` at each change, until
-    cancelled (a task of ``gateway run``); log each failure once and each recovery."""
-    seen: dict[str, str | None] = {HUB_FEED: None, TSA_WITNESS: None}
+    cancelled (a task of ``gateway run``); log each failure once and each recovery (the
+    background tasks' failures are logged by ``gateway.tasks`` already)."""
+    seen: dict[str, str | None] = {}
     while True:
-        for source, now in (
+        sources = [
             (HUB_FEED, service.puller.last_error),
             (TSA_WITNESS, service.trust_error),
-        ):
-            if now == seen[source]:
+        ]
+        tasks = [(task_source(t.name), t.current_error) for t in service.task_states]
+        for source, now in sources + tasks:
+            if now == seen.get(source):
                 continue
-            if now is None:
-                log.info("%s recovered", source, extra={"source": source})
-            elif seen[source] is None:
-                log.warning("%s failing: %s", source, now, extra={"source": source})
+            if not source.startswith(TASK_PREFIX):
+                if now is None:
+                    log.info("%s recovered", source, extra={"source": source})
+                elif seen.get(source) is None:
+                    log.warning("%s failing: %s", source, now, extra={"source": source})
             try:
                 await record_error(runtime, source, now)
             except asyncio.CancelledError:
@@ -305,6 +346,11 @@ async def gateway_status(
             witnessed=latest.cosigned_note is not None,
         )
     now = runtime.deps.clock()
+    recorded = await runtime.store.read(read_errors)
+    by_source = {e.source: e for e in recorded}
+    tasks = tuple(
+        BackgroundTask(name, by_source.get(task_source(name))) for name in task_names(settings)
+    )
     return GatewayStatus(
         org=settings.org_key,
         side=enrollment.org_type,
@@ -320,5 +366,7 @@ async def gateway_status(
         last_checkpoint=last,
         webhooks_pending=await asyncio.to_thread(webhooks_pending, settings.paths),
         folders=await asyncio.to_thread(folder_queues, settings),
-        errors=await runtime.store.read(read_errors),
+        errors=tuple(e for e in recorded if not e.source.startswith(TASK_PREFIX)),
+        tasks=tasks,
+        rotation=await asyncio.to_thread(pending_rotation, settings.paths),
     )

@@ -1,5 +1,6 @@
 """The supervised tasks of gateway.yaml: restarted after each failure, with the error
-kept for status; the LAN API reached on loopback when bound to a wildcard address."""
+kept for status (the adapter's own once it runs); the LAN API reached on loopback when
+bound to a wildcard address."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import GatewayConfigError
-from gateway.service_tasks import TaskState, check_secrets, lan_url, supervise
+from gateway.service_tasks import TaskState, check_secrets, lan_url, supervise, task_names
 from gateway.settings import GatewaySettings
-from gateway.settings_tasks import WatchedFolder
+from gateway.settings_tasks import PurgeSettings, WatchedFolder, Webhook, WebhooksSettings
 
 ORG = ("21930066200016", "93066")
 
@@ -63,3 +64,43 @@ def test_secret_files_are_checked_relative_to_the_data_folder(tmp_path: Path) ->
         check_secrets(settings)
     (tmp_path / "c.secret").write_text("s3cret\n")
     check_secrets(settings)
+
+
+def test_current_error_follows_the_adapter_once_it_has_run_a_round() -> None:
+    class Adapter:
+        rounds = 0
+        last_error: str | None = "login refused"
+
+    state = TaskState("watched folders CERTDC (OSL)", last_error="OSError: root not ready")
+    assert state.current_error == "OSError: root not ready"  # nothing running yet
+    adapter = Adapter()
+    state.running = adapter
+    assert state.current_error == "OSError: root not ready"  # no round run yet
+    adapter.rounds = 1
+    assert state.current_error == "login refused"  # the adapter's own round failed
+    adapter.last_error = None
+    assert state.current_error is None  # its last round went well
+    state.running = object()  # a dispatcher or a purge report: the restart error
+    state.last_error = None
+    assert state.current_error is None
+
+
+def test_the_tasks_named_are_those_gateway_yaml_enables(tmp_path: Path) -> None:
+    folder = WatchedFolder("CERTDC", Path("files"), "SI", "client-1", Path("c.secret"))
+    hook = Webhook("client-2", Path("c2.secret"), "https://crm.example/hook", Path("k"))
+    settings = GatewaySettings(
+        tmp_path, *ORG, folders=(folder,), webhooks=WebhooksSettings(False, (hook,))
+    )
+    assert task_names(settings) == ("watched folders CERTDC (SI)",)
+    settings = GatewaySettings(
+        tmp_path,
+        *ORG,
+        folders=(folder,),
+        webhooks=WebhooksSettings(True, (hook,)),
+        purge=PurgeSettings(enabled=True),
+    )
+    assert task_names(settings) == (
+        "watched folders CERTDC (SI)",
+        "webhook of client-2",
+        "retention purge",
+    )

@@ -1,22 +1,31 @@
 """``gateway.status``: the webhook and watched-folder queues read from their SQLite files,
-and the persisted last errors (set, replaced, cleared)."""
+the persisted last errors (set, replaced, cleared), and the background tasks' errors
+persisted by the running service and shown per configured task."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from appliance.cli_gateway import status_lines
 from gateway.folders_state import STAGED, FolderState
 from gateway.runtime import GatewayRuntime
-from gateway.settings_tasks import WatchedFolder
+from gateway.service_tasks import TaskState
+from gateway.settings_tasks import PurgeSettings, WatchedFolder
 from gateway.status import (
     HUB_FEED,
     TSA_WITNESS,
+    GatewayStatus,
+    LastError,
     folder_queues,
+    gateway_status,
     read_errors,
     record_error,
+    record_errors,
+    task_source,
     webhooks_pending,
 )
 from gateway.webhooks_queue import WebhookQueue
@@ -76,3 +85,66 @@ def test_last_errors_are_kept_replaced_and_cleared(tmp_path: Path) -> None:
         (HUB_FEED, "hub still down", "2026-01-01T12:02:00+00:00", None),
         (TSA_WITNESS, "TSA timeout", "2026-01-01T12:01:00+00:00", "2026-01-01T12:03:00+00:00"),
     ]
+
+
+def test_background_task_errors_are_persisted_and_shown_per_configured_task(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s")
+    folder = WatchedFolder("CERTDC", Path("out-certdc"), "OSL", "client-1", secret)
+    settings = replace(
+        enroll_offline(tmp_path / "g", HubPki.create(), DGS, "OSL"),
+        folders=(folder,),
+        purge=PurgeSettings(enabled=True),
+    )
+    folder_task = TaskState("watched folders CERTDC (OSL)", last_error="OSError: no root")
+    purge_task = TaskState("retention purge", last_error="StoreError: disk full")
+
+    class Puller:
+        last_error: str | None = None
+
+    class Service:
+        puller = Puller()
+        trust_error: str | None = None
+        task_states = (folder_task, purge_task)
+
+    async def main() -> tuple[GatewayStatus, tuple[LastError, ...]]:
+        runtime = await GatewayRuntime.open(settings)
+        recorder = asyncio.create_task(record_errors(runtime, Service(), every=0.01))
+        try:
+
+            async def rows() -> dict[str, LastError]:
+                return {e.source: e for e in await runtime.store.read(read_errors)}
+
+            while len(await rows()) < 2:
+                await asyncio.sleep(0.01)
+            purge_task.last_error = None  # the next purge went well: cleared
+            while (await rows())[task_source("retention purge")].cleared_at is None:
+                await asyncio.sleep(0.01)
+            return await gateway_status(runtime), tuple((await rows()).values())
+        finally:
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+            await runtime.close()
+
+    status, recorded = asyncio.run(main())
+    assert {e.source for e in recorded} == {
+        "task:watched folders CERTDC (OSL)",
+        "task:retention purge",
+    }
+    assert status.errors == ()  # the hub-feed and tsa-witness errors only
+    folder_view, purge_view = status.tasks
+    assert folder_view.name == "watched folders CERTDC (OSL)"
+    assert folder_view.error is not None and folder_view.error.message == "OSError: no root"
+    assert folder_view.error.cleared_at is None
+    assert purge_view.error is not None and purge_view.error.cleared_at is not None
+    doc = status.to_json()
+    assert doc["tasks"][0]["lastError"]["message"] == "OSError: no root"
+    assert doc["rotation"] is None
+    text = "\n".join(line for line, _ in status_lines(doc))
+    assert "task         watched folders CERTDC (OSL): last error at " in text
+    assert "(CURRENT): OSError: no root" in text
+    assert "task         retention purge: last error at " in text and "(recovered " in text
+    assert "key rotation" not in text
