@@ -65,9 +65,13 @@ _SECRET_NAMES = (
     "token",
 )
 _SECRET_WORDS = "|".join(_SECRET_NAMES)
+# Also compound names (smtp_password, csrf_token, SCEAU_ENROLL_TOKEN) and quoted values.
 _ASSIGNED = re.compile(
-    rf"(\b(?:{_SECRET_WORDS})\b['\"]?\s*[:=]\s*['\"]?)([^\s'\"&,;}}]+)", re.IGNORECASE
+    rf"(\b(?:[A-Za-z0-9]+[_-])*(?:{_SECRET_WORDS})\b['\"]?\s*[:=]\s*)"
+    r"(\"[^\"]*\"|'[^']*'|[^\s'\"&,;}]+)",
+    re.IGNORECASE,
 )
+_USERINFO = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")  # https://user:password@host
 _SECRET_KEY = re.compile(r"secret|password|passphrase|token|authorization|private_?key", re.I)
 _PERSONAL_KEY = re.compile(
     r"name|birth|address|email|e_mail|phone|nir|payload|content|body|dossier_data|person",
@@ -81,7 +85,13 @@ def redact(text: str) -> str:
     text = _PEM.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + REDACTED, text)
-    return _ASSIGNED.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
+    return _ASSIGNED.sub(lambda m: m.group(1) + _redacted_value(m.group(2)), text)
+
+
+def _redacted_value(value: str) -> str:
+    quote = value[0] if value[:1] in ("'", '"') else ""
+    return f"{quote}{REDACTED}{quote}"
 
 
 def _clean_extra(key: str, value: Any) -> Any:
