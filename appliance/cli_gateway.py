@@ -164,7 +164,11 @@ def enroll_cmd(data_dir: Path, hub_url: str, token: str, hub_ca: Path | None) ->
 
 @gateway.command("run")
 @_data_option
-@click.option("--host", default=None, help="LAN address (default: from gateway.json).")
+@click.option(
+    "--host",
+    default=None,
+    help="LAN address (default: lan_host in the data folder's gateway.yaml).",
+)
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=None, help="0: chosen by the system."
 )
@@ -194,7 +198,10 @@ async def _serve_until_stopped(settings: GatewaySettings) -> None:
         except OSError as exc:  # taken between the preflight check and now
             if exc.errno not in BIND_ERRNOS:
                 raise
-            raise_problems([bind_problem(settings.lan_host, settings.lan_port, exc)])
+            where = settings.paths.settings
+            raise_problems(
+                [bind_problem(settings.lan_host, settings.lan_port, exc, settings_file=where)]
+            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -108,8 +108,9 @@ def permission_problems(settings: GatewaySettings) -> list[Problem]:
     return found
 
 
-def port_problem(host: str, port: int) -> Problem | None:
-    """None if ``host:port`` can be bound now (port 0 always can)."""
+def port_problem(host: str, port: int, *, settings_file: Path) -> Problem | None:
+    """None if ``host:port`` can be bound now (port 0 always can); ``settings_file``
+    (gateway.yaml, or a legacy gateway.json) is named in the fix."""
     if port == 0:
         return None
     try:
@@ -117,7 +118,7 @@ def port_problem(host: str, port: int) -> Problem | None:
     except socket.gaierror as exc:
         return Problem(
             f"the LAN address {host!r} does not resolve: {exc.strerror}",
-            "set lan_host in gateway.json, or pass --host",
+            f"set lan_host in {settings_file}, or pass --host",
         )
     for family, kind, proto, _, address in infos:
         with socket.socket(family, kind, proto) as probe:
@@ -125,14 +126,14 @@ def port_problem(host: str, port: int) -> Problem | None:
             try:
                 probe.bind(address)
             except OSError as exc:
-                return bind_problem(host, port, exc)
+                return bind_problem(host, port, exc, settings_file=settings_file)
     return None
 
 
-def bind_problem(host: str, port: int, exc: OSError) -> Problem:
-    """What to say when ``host:port`` cannot be bound."""
+def bind_problem(host: str, port: int, exc: OSError, *, settings_file: Path) -> Problem:
+    """What to say when ``host:port`` cannot be bound (``settings_file``: see above)."""
     where = f"{host}:{port}"
-    choose = "choose another port with --port N (or lan_port in gateway.json)"
+    choose = f"choose another port with --port N (or lan_port in {settings_file})"
     if exc.errno == errno.EADDRINUSE:
         return Problem(
             f"{where} is already in use by another program",
@@ -143,7 +144,7 @@ def bind_problem(host: str, port: int, exc: OSError) -> Problem:
     if exc.errno == errno.EADDRNOTAVAIL:
         return Problem(
             f"{where}: {host} is not an address of this machine",
-            "set lan_host in gateway.json, or pass --host",
+            f"set lan_host in {settings_file}, or pass --host",
         )
     return Problem(f"cannot listen on {where}: {exc.strerror}", choose)
 
@@ -164,7 +165,9 @@ def check_startup(settings: GatewaySettings, *, serve_lan: bool = True) -> None:
     if not problems or settings.paths.root.is_dir():
         problems += missing_files(settings)
     if serve_lan:
-        port = port_problem(settings.lan_host, settings.lan_port)
+        port = port_problem(
+            settings.lan_host, settings.lan_port, settings_file=settings.paths.settings
+        )
         if port is not None:
             problems.append(port)
     raise_problems(problems)

@@ -98,7 +98,13 @@ def test_gateway_all_faults_at_once(gateway_dir: Path, taken_port: int) -> None:
     (gateway_dir / "keys" / "tls.key").chmod(0o640)
     (gateway_dir / "certs" / "seal.pem").unlink()
     done = _sceau("gateway", "run", "--data", str(gateway_dir), "--port", str(taken_port))
-    _refused(done, "tls.key is readable", "seal.pem is missing", "is already in use")
+    _refused(
+        done,
+        "tls.key is readable",
+        "seal.pem is missing",
+        "is already in use",
+        f"(or lan_port in {gateway_dir / 'gateway.yaml'})",
+    )
 
 
 def test_hub_port_taken(hub_dir: Path, taken_port: int) -> None:
