@@ -214,7 +214,9 @@ class Pusher:
                 digest="sha-256=" + digest_header(attachment.sha256),  # LINK.md: required
             )
         except HubRefused as exc:
-            if exc.status == 409:  # an upload still in progress, or another offset: later
+            # 409: an upload still in progress, or another offset; 410: the hub expired
+            # its partial upload. Later: the retry asks the offset (HEAD) again.
+            if exc.status in (409, 410):
                 raise HubUnreachable(exc.message) from exc
             raise
         if reached < attachment.size:
@@ -286,6 +288,14 @@ class Pusher:
                 {"to": "hub", "event": event.id, "hubEvent": remote_id},
                 self._clock(),
             )
+            forwarded = tables.drop_forwarded_notifications(event.id, self._org_key)
+            if forwarded:  # the hub notifies them now: nothing on the LAN can read these
+                tables.journal(
+                    "purge",
+                    folder_subject(item.lane),
+                    {"fact": "purge.notifications", "reason": "pushed", "notifications": forwarded},
+                    self._clock(),
+                )
 
         await self._store.write(remember)
         by_name = {a.get("fileName"): a.get("id") for a in remote.get("attachments", [])}

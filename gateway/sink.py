@@ -104,6 +104,8 @@ def _locate(
     tx: StoreTx, kind: str, subject: str, data: dict[str, object]
 ) -> tuple[str | None, str | None]:
     """(folder id, case id) a fact is about; (None, None) for the directory's facts."""
+    if kind == "purge.notifications":  # a démarche's expired notifications, by id
+        return None, None
     if kind.startswith("folder.") or kind.startswith("purge."):
         return subject, None
     if kind == "case.status":

@@ -215,6 +215,23 @@ class GatewayTables:
         )
         return cursor.rowcount == 1
 
+    def drop_forwarded_notifications(self, event_id: str, own_org_key: str) -> list[str]:
+        """Delete the LAN engine's notifications of ``event_id`` for other organisations
+        than this gateway's: no LAN client can read them, and the hub notifies those
+        organisations once the event is pushed. Returns their ids."""
+        siret, _, branch = own_org_key.partition("/")
+        ids = [
+            str(r[0])
+            for r in self.conn.execute(
+                "SELECT n.id FROM notifications n JOIN organizations o ON o.id = "
+                "n.recipient_org_id WHERE n.event_id = ? AND NOT (o.company_register = ? "
+                "AND o.branch_code = ?)",
+                (event_id, siret, branch),
+            )
+        ]
+        self.conn.executemany("DELETE FROM notifications WHERE id = ?", [(i,) for i in ids])
+        return ids
+
     def event_for_remote(self, remote_id: str) -> str | None:
         row = self.conn.execute(
             "SELECT event_id FROM gw_remote_events WHERE remote_id = ?", (remote_id,)

@@ -116,4 +116,7 @@ CREATE TABLE link_retired_certificates (
 )
 """
 
-LINK_SCHEMA = SchemaExtension(name="link", migrations=(_V1, _V2))
+# hub.feed_consumed finds the feed items behind a case's notifications.
+_V3 = "CREATE INDEX link_feed_case ON link_feed(case_id, org_id)"
+
+LINK_SCHEMA = SchemaExtension(name="link", migrations=(_V1, _V2, _V3))

@@ -283,6 +283,18 @@ class LinkTx:
             FeedItem(int(r[0]), FeedKind(r[1]), str(r[2]), r[3], r[4], r[5], r[6]) for r in rows
         ]
 
+    def consumed_notifications(self, org_id: str, *, upto: int, limit: int) -> list[str]:
+        """Ids of ``org_id``'s engine notifications announced by a feed item at or
+        below cursor ``upto`` (:mod:`hub.feed_consumed`)."""
+        rows = self._c.execute(
+            "SELECT n.id FROM notifications n WHERE n.recipient_org_id = ? AND EXISTS ("
+            "SELECT 1 FROM link_feed f WHERE f.case_id = n.case_id AND f.org_id = ? "
+            "AND f.kind IN ('case', 'event') AND f.event_id IS n.event_id AND f.cursor <= ?) "
+            "LIMIT ?",
+            (org_id, org_id, upto, limit),
+        )
+        return [str(r[0]) for r in rows]
+
     # Witness
     def last_witnessed(self, gateway_id: str) -> Witnessed | None:
         row = self._c.execute(

@@ -71,6 +71,7 @@ async def notifications(request: web.Request, caller: LinkCaller) -> web.Respons
     if limit > MAX_LIMIT:
         raise ValidationFailed("query.limit", f"must be at most {MAX_LIMIT}")
     wait = _wait(request, services.config.max_feed_wait)
+    await services.consumed.acknowledge(caller.org.id, after, now=now(request))
     items = await services.feed.poll(caller.org.id, after=after, wait=wait, limit=limit)
     return web.json_response(link_answers.feed(items, after=after))
 

@@ -14,6 +14,7 @@ from hub.enrollment import Enrollment
 from hub.evidence_journal import EvidenceJournal, EvidencePolicy
 from hub.fact_sink import HubSink, RingingStore
 from hub.feed import Feed, FeedBell
+from hub.feed_consumed import ConsumedNotifications
 from hub.gateways import Gateways
 from hub.identity import HubIdentity, load_identity
 from hub.link_cases import LinkCases
@@ -46,6 +47,8 @@ class LinkServices:
     cases: LinkCases
     receipts: Receipts
     witness: Witness
+    consumed: ConsumedNotifications
+    uploads: Uploads
 
 
 def _open_deps(config: HubConfig, sink: HubSink, bell: FeedBell, clock: Clock) -> HubDeps:
@@ -97,6 +100,8 @@ class HubRuntime:
             cases=LinkCases(services, store, sink, seals, uploads),
             receipts=Receipts(store, sink, seals),
             witness=Witness(store, sink, signer=identity.witness, key_name=config.witness_key_name),
+            consumed=ConsumedNotifications(store, sink),
+            uploads=uploads,
         )
         evidence = EvidenceJournal(
             store=store,

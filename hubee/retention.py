@@ -8,7 +8,9 @@ For each démarche, with its delays in days:
 - ``timeBeforeArchiving``: once every case of a folder has been CLOSED for that long,
   the folder and its cases become ARCHIVED (their files are purged if not yet);
 - ``timeBeforeFolderDeletion``: once a folder has been ARCHIVED for that long, its
-  metadata is deleted.
+  metadata is deleted;
+- notifications nobody deleted expire after ``timeBeforeFolderDeletion``
+  (:mod:`hubee.notification_expiry`, journaled ``purge.notifications``).
 
 Each purge writes a purge record and a journal record (``purge.files``,
 ``purge.archived``, ``purge.folder``) with the ids and SHA-256 digests involved; those
@@ -25,6 +27,7 @@ from hubee.blob_refs import drop_unreferenced_blobs
 from hubee.blobs import BlobStore
 from hubee.event_sink import EventSink
 from hubee.model import Principal, Process, Side, Status
+from hubee.notification_expiry import expire_notifications
 from hubee.store import Store, StoreTx
 from hubee.transitions import check_case_move
 
@@ -38,6 +41,7 @@ class PurgeReport:
     blobs_deleted: int = 0
     folders_archived: int = 0
     folders_deleted: int = 0
+    notifications_deleted: int = 0
 
 
 class Retention:
@@ -53,6 +57,9 @@ class Retention:
             await self._purge_files(process, now, report)
             await self._archive(process, now, report)
             await self._delete(process, now, report)
+            report.notifications_deleted += await expire_notifications(
+                self._store, self._sink, process, now=now
+            )
         return report
 
     async def portal_pending(self, principal: Principal, *, limit: int) -> list[tuple[str, str]]:

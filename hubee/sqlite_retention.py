@@ -71,6 +71,21 @@ class SqliteRetention:
         )
         return [r[0] for r in rows]
 
+    def notifications_created_before(
+        self, process_code: str, cutoff: datetime, limit: int
+    ) -> list[str]:
+        rows = self._c.execute(
+            "SELECT id FROM notifications WHERE process_code = ? AND create_at <= ? "
+            "ORDER BY create_at LIMIT ?",
+            (process_code, ts(cutoff), limit),
+        )
+        return [r[0] for r in rows]
+
+    def delete_notifications(self, notification_ids: Sequence[str]) -> None:
+        self._c.executemany(
+            "DELETE FROM notifications WHERE id = ?", [(i,) for i in notification_ids]
+        )
+
     def insert_purge_record(
         self, *, kind: str, folder: Folder, at: datetime, detail: dict[str, object]
     ) -> None:
