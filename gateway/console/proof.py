@@ -20,22 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from gateway.console.proof_words import Words, check_name, reason, section, warning
 from gateway.evidence_export import ExportedBundle, export_bundle
 from gateway.runtime import GatewayRuntime
 from trust.bundle_verify import TrustInputs, verify_bundle
 
-# The verifier's section names, in French.
-SECTIONS = {
-    "files": "Fichiers du dossier",
-    "seal": "Sceau du paquet de preuve",
-    "manifest": "Manifeste du dossier",
-    "checkpoint": "Point de contrôle du journal",
-    "witness": "Contreseing du hub",
-    "entries": "Entrées du journal",
-    "time-stamp": "Horodatage",
-    "trust": "Ancres de confiance",
-    "sender seal": "Sceau de l'expéditeur",
-}
+_NOT_DELIVERED = "not delivered to this recipient"
 
 
 @dataclass(frozen=True)
@@ -45,7 +35,7 @@ class Proof:
     ok: bool
     sender: str | None  # subject of the sender's seal certificate
     sender_ok: bool
-    no_sender_seal: str | None  # the verifier's statement when the sender did not seal
+    no_sender_seal: Words | None  # the verifier's statement when the sender did not seal
     bundle_sealed_by: str | None
     time_stamped_at: str | None
     tsa: str | None
@@ -54,8 +44,10 @@ class Proof:
     checkpoint_size: int
     entries: int
     files: str | None
-    sections: tuple[tuple[str, bool, tuple[str, ...]], ...]  # (French name, ok, reasons)
-    warnings: tuple[str, ...]
+    # (name, ok, failures as (check, reason)); French where proof_words knows the text
+    sections: tuple[tuple[Words, bool, tuple[tuple[Words, Words], ...]], ...]
+    warnings: tuple[Words, ...]
+    notes: tuple[tuple[Words, Words], ...] = ()  # files not delivered to this recipient
 
 
 async def export_to(runtime: GatewayRuntime, dossier_id: str) -> ExportedBundle:
@@ -96,7 +88,9 @@ def _verify(runtime: GatewayRuntime, done: ExportedBundle) -> Proof:
         ok=report.ok,
         sender=facts.get("sender sealed by"),
         sender_ok=sender_seal == "verified",
-        no_sender_seal=None if sender_seal in (None, "verified", "INVALID") else sender_seal,
+        no_sender_seal=(
+            None if sender_seal in (None, "verified", "INVALID") else warning(sender_seal)
+        ),
         bundle_sealed_by=facts.get("sealed by"),
         time_stamped_at=facts.get("time-stamped at"),
         tsa=facts.get("time-stamp authority"),
@@ -106,9 +100,20 @@ def _verify(runtime: GatewayRuntime, done: ExportedBundle) -> Proof:
         entries=done.entries,
         files=facts.get("files"),
         sections=tuple(
-            (SECTIONS.get(s.subject, s.subject), s.ok, tuple(s.reasons)) for s in report.sections
+            (
+                section(s.subject),
+                s.ok,
+                tuple((check_name(c.name), reason(c.detail)) for c in s.checks if not c.ok),
+            )
+            for s in report.sections
         ),
-        warnings=report.warnings,
+        warnings=tuple(warning(w) for w in report.warnings),
+        notes=tuple(
+            (check_name(c.name), reason(c.detail))
+            for s in report.sections
+            for c in s.checks
+            if c.ok and c.detail.startswith(_NOT_DELIVERED)
+        ),
     )
 
 
