@@ -36,6 +36,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -307,8 +308,9 @@ class CpuMeter:
 
 
 def percentile(values: list[float], p: float) -> float:
+    """Nearest rank: the smallest value with at least ``p`` % of the values at or below."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+    return ordered[min(len(ordered), max(1, math.ceil(p / 100 * len(ordered)))) - 1]
 
 
 def attachments(ids: list[str], size: int) -> dict[str, tuple[bytes, str]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote
 
 from aiohttp import web
@@ -24,7 +26,9 @@ from hubee.http_requests import (
 from hubee.model import Principal
 
 BASE = "/teledossiers/v1"
-TLS_CHUNK = 4 * 1024 * 1024  # bytes read per worker-thread hop when streaming over TLS
+# Bytes read per worker-thread hop when streaming over TLS: 4× asyncio's sendfile
+# fallback, and what each concurrent download holds in memory (with the TLS copies).
+TLS_CHUNK = 1024 * 1024
 routes = web.RouteTableDef()
 
 
@@ -45,7 +49,7 @@ async def file_response(request: web.Request, found: BlobFile) -> web.StreamResp
         if not tls or "Range" in request.headers or request.method != "GET":
             return web.FileResponse(found.path, headers=headers)
         # Over TLS the kernel's sendfile cannot be used, and asyncio's fallback reads
-        # 256 KiB per worker-thread hop: read larger chunks (one hop for small files).
+        # 256 KiB per worker-thread hop: read larger chunks (one hop for a small file).
         return await _stream(request, found, headers)
     response = web.StreamResponse(headers=headers)
     response.content_length = found.attachment.size
@@ -57,21 +61,40 @@ async def file_response(request: web.Request, found: BlobFile) -> web.StreamResp
     return response
 
 
+def _open_first(path: Path) -> tuple[BinaryIO, int, bytes]:
+    """Open, size and read the first chunk in one worker-thread hop (closed if that is all)."""
+    stream = path.open("rb")
+    try:
+        size = os.fstat(stream.fileno()).st_size
+        first = stream.read(TLS_CHUNK)
+    except BaseException:
+        stream.close()
+        raise
+    if len(first) >= size:
+        stream.close()
+    return stream, size, first
+
+
 async def _stream(
     request: web.Request, found: BlobFile, headers: dict[str, str]
 ) -> web.StreamResponse:
-    stream = await asyncio.to_thread(found.path.open, "rb")
+    stream, size, chunk = await asyncio.to_thread(_open_first, found.path)
     try:
-        size = (await asyncio.to_thread(os.fstat, stream.fileno())).st_size
         response = web.StreamResponse(headers={**headers, "Accept-Ranges": "bytes"})
         response.content_length = size
         await response.prepare(request)
-        while chunk := await asyncio.to_thread(stream.read, TLS_CHUNK):
+        sent = 0
+        while chunk:
             await response.write(chunk)
+            sent += len(chunk)
+            if sent >= size:
+                break
+            chunk = await asyncio.to_thread(stream.read, TLS_CHUNK)
         await response.write_eof()
         return response
     finally:
-        await asyncio.to_thread(stream.close)
+        if not stream.closed:
+            await asyncio.to_thread(stream.close)
 
 
 @routes.get(f"{BASE}/cases/{{caseId}}")
