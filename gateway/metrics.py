@@ -267,7 +267,7 @@ def _authorised(header: str, paths: GatewayPaths) -> bool:
         expected = metrics_token_path(paths).read_text("ascii").strip()
     except OSError:
         return False
-    return bool(expected) and hmac.compare_digest(header[7:].strip(), expected)
+    return bool(expected) and hmac.compare_digest(header[7:].strip().encode(), expected.encode())
 
 
 @metrics_routes.get("/metrics")

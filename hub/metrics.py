@@ -254,7 +254,7 @@ def _authorised(header: str, keys_dir: Path) -> bool:
         expected = metrics_token_path(keys_dir).read_text("ascii").strip()
     except OSError:
         return False
-    return bool(expected) and hmac.compare_digest(header[7:].strip(), expected)
+    return bool(expected) and hmac.compare_digest(header[7:].strip().encode(), expected.encode())
 
 
 async def get_metrics(request: web.Request) -> web.Response:
