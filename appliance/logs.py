@@ -31,6 +31,8 @@ from typing import Any, TextIO
 
 import click
 
+from appliance.exit_codes import ExitCode
+
 ENV = "SCEAU_LOG_FORMAT"
 FORMATS = ("json", "text")
 REDACTED = "[redacted]"
@@ -172,7 +174,9 @@ def choose_format(option: str | None, stream: TextIO) -> str:
     if chosen is None:
         return "text" if stream.isatty() else "json"
     if chosen not in FORMATS:
-        raise ValueError(f"${ENV}={chosen!r}: use json or text")
+        raise ValueError(
+            f"${ENV}={chosen!r} is not a log format: the allowed values are json or text"
+        )
     return chosen
 
 
@@ -209,9 +213,22 @@ def log_format_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+class LogFormatError(click.ClickException):
+    """A bad ``$SCEAU_LOG_FORMAT``: the environment is configuration (exit 3), not usage."""
+
+    exit_code = ExitCode.CONFIGURATION
+
+    def show(self, file: Any = None) -> None:
+        click.secho(f"error: {self.format_message()}", fg="red", err=True)
+
+
 def start_logging(option: str | None) -> str:
-    """:func:`setup_logging` for a CLI command: a bad ``$SCEAU_LOG_FORMAT`` is a usage error."""
+    """:func:`setup_logging` for a CLI command: a bad ``$SCEAU_LOG_FORMAT`` is a
+    configuration error (exit 3) that names the variable, the allowed values and the fix."""
     try:
         return setup_logging(option)
     except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise LogFormatError(
+            f"{exc}\n  → set {ENV} to json or text, or unset it (json when stderr is not a "
+            "terminal, text on one); systemd: the unit's Environment= or its env file"
+        ) from None

@@ -1,6 +1,6 @@
 """``sceau gateway run`` and ``sceau hub run`` as real processes, started wrong: the port
-taken, bad permissions, a missing key or certificate. Each exits 3 with a message that
-names the fault and its fix, and never a traceback."""
+taken, bad permissions, a missing key or certificate, a bad ``$SCEAU_LOG_FORMAT``. Each
+exits 3 with a message that names the fault and its fix, and never a traceback."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ SCEAU = str(Path(__file__).resolve().parents[3] / ".venv" / "bin" / "sceau")
 NOBODY = 65534
 
 
-def _sceau(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SCEAU_LOG_FORMAT": "json"}
+def _sceau(*args: str, log_format: str = "json") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SCEAU_LOG_FORMAT": log_format}
     return subprocess.run(
         [SCEAU, *args], capture_output=True, text=True, check=False, timeout=120, env=env
     )
@@ -133,3 +133,18 @@ def test_hub_missing_certificate(hub_dir: Path) -> None:
 def test_hub_never_initialised(tmp_path: Path) -> None:
     done = _sceau("hub", "run", "--data", str(tmp_path / "nothing"), "--port", "0")
     _refused(done, "hub.yaml", "sceau hub init")
+
+
+@pytest.mark.parametrize("service", ["gateway", "hub"])
+def test_a_bad_log_format_variable_is_a_configuration_error(service: str, tmp_path: Path) -> None:
+    done = _sceau(service, "run", "--data", str(tmp_path / "none"), log_format="xml")
+    _refused(
+        done,
+        "$SCEAU_LOG_FORMAT='xml' is not a log format",
+        "the allowed values are json or text",
+        "set SCEAU_LOG_FORMAT to json or text, or unset it",
+    )
+    assert not (tmp_path / "none").exists()  # refused before anything was opened
+    # The option itself stays a usage error (click's choice: exit 2).
+    usage = _sceau(service, "run", "--data", str(tmp_path), "--log-format", "xml")
+    assert usage.returncode == 2 and "'xml' is not one of 'json', 'text'" in usage.stderr
