@@ -176,7 +176,14 @@ class GatewayService:
             except Exception as exc:  # noqa: BLE001 - TSA or hub down: queue, retry later
                 attempts += 1
                 self.trust_error = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                log.warning("checkpoint time-stamp or witness failed: %s", self.trust_error)
+                # Once per failure episode; its retries at debug (the "tsa-witness
+                # failing/recovered" lines come from record_errors).
+                log.log(
+                    logging.WARNING if attempts == 1 else logging.DEBUG,
+                    "checkpoint time-stamp or witness failed (attempt %d, retrying): %s",
+                    attempts,
+                    self.trust_error,
+                )
                 # Back off, but try again as soon as a new checkpoint exists: new
                 # entries mean the hub answers the gateway's other calls again.
                 await wait_event(checkpoints.changed, backoff(attempts))
