@@ -9,6 +9,7 @@ gateway's data directory.
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,6 +49,12 @@ def read_secret_file(path: Path, what: str) -> str:
         ) from None
     if not secret:
         raise GatewayConfigError(f"{what} file {path} is empty")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:  # a secret is a key: never readable by group or others
+        raise GatewayConfigError(
+            f"{what} file {path} is readable by group or others (mode {mode:04o})",
+            hint=f"chmod 600 {path}",
+        )
     return secret
 
 

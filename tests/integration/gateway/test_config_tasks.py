@@ -57,6 +57,7 @@ async def _client(settings: GatewaySettings, ref: OrgRef, side: str, name: str) 
     finally:
         await runtime.close()
     (settings.data_dir / f"{name}.secret").write_text(created.secret + "\n")
+    (settings.data_dir / f"{name}.secret").chmod(0o600)
     return created.client.client_id
 
 
@@ -154,6 +155,7 @@ def test_a_webhook_from_the_config_posts_each_new_case_signed(tmp_path: Path) ->
             sd = await enrolled_settings(hub, tmp_path / "sd", SAINT_DENIS)
             client_id = await _client(sd, SAINT_DENIS, "SI", "app")
             (sd.data_dir / "app-hook.key").write_bytes(key)
+            (sd.data_dir / "app-hook.key").chmod(0o600)
             url = f"http://127.0.0.1:{port}/hubee-hook"
             hooks = (Webhook(client_id, Path("app.secret"), url, Path("app-hook.key"), 0.1),)
             replace(sd, webhooks=WebhooksSettings(enabled=True, hooks=hooks)).save()

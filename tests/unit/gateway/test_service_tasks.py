@@ -63,6 +63,7 @@ def test_secret_files_are_checked_relative_to_the_data_folder(tmp_path: Path) ->
     with pytest.raises(GatewayConfigError, match="is empty"):
         check_secrets(settings)
     (tmp_path / "c.secret").write_text("s3cret\n")
+    (tmp_path / "c.secret").chmod(0o600)
     check_secrets(settings)
 
 
