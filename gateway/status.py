@@ -302,7 +302,8 @@ async def record_errors(
     """Copy the service's in-memory errors to ``gw_last_errors`` at each change, until
     cancelled (a task of ``gateway run``); log each failure once and each recovery (the
     background tasks' failures are logged by ``gateway.tasks`` already)."""
-    seen: dict[str, str | None] = {}
+    seen: dict[str, str | None] = {}  # as persisted
+    logged: dict[str, str | None] = {}  # as logged (a write may fail: logged once all the same)
     while True:
         sources = [
             (HUB_FEED, service.puller.last_error),
@@ -312,11 +313,12 @@ async def record_errors(
         for source, now in sources + tasks:
             if now == seen.get(source):
                 continue
-            if not source.startswith(TASK_PREFIX):
+            if not source.startswith(TASK_PREFIX) and now != logged.get(source):
                 if now is None:
                     log.info("%s recovered", source, extra={"source": source})
-                elif seen.get(source) is None:
+                elif logged.get(source) is None:
                     log.warning("%s failing: %s", source, now, extra={"source": source})
+                logged[source] = now
             try:
                 await record_error(runtime, source, now)
             except asyncio.CancelledError:

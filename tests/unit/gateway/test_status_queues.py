@@ -1,15 +1,20 @@
 """``gateway.status``: the webhook and watched-folder queues read from their SQLite files,
 the persisted last errors (set, replaced, cleared), and the background tasks' errors
-persisted by the running service and shown per configured task."""
+persisted by the running service and shown per configured task; a failed write is
+retried without logging the failure again."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+import gateway.status as status_module
 from appliance.cli_gateway import status_lines
 from gateway.folders_state import STAGED, FolderState
 from gateway.runtime import GatewayRuntime
@@ -148,3 +153,63 @@ def test_background_task_errors_are_persisted_and_shown_per_configured_task(
     assert "(CURRENT): OSError: no root" in text
     assert "task         retention purge: last error at " in text and "(recovered " in text
     assert "key rotation" not in text
+
+
+def test_a_failing_write_does_not_repeat_the_failing_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = enroll_offline(tmp_path / "g", HubPki.create(), DGS, "OSL")
+    writes: list[str | None] = []
+
+    async def flaky(runtime: GatewayRuntime, source: str, message: str | None) -> None:
+        writes.append(message)
+        if len(writes) <= 3:  # the disk is full for three ticks
+            raise OSError(28, "No space left on device")
+        await record_error(runtime, source, message)
+
+    monkeypatch.setattr(status_module, "record_error", flaky)
+
+    class Puller:
+        last_error: str | None = "hub down"
+
+    class Service:
+        puller = Puller()
+        trust_error: str | None = None
+        task_states = ()
+
+    handler = _Records()
+    logger = logging.getLogger("gateway.status")
+    logger.addHandler(handler)
+
+    async def main() -> tuple[LastError, ...]:
+        runtime = await GatewayRuntime.open(settings)
+        recorder = asyncio.create_task(record_errors(runtime, Service(), every=0.01))
+        try:
+            while len(writes) < 4:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)  # a few more ticks: nothing more to write or log
+            return await runtime.store.read(read_errors)
+        finally:
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+            await runtime.close()
+
+    try:
+        recorded = asyncio.run(main())
+    finally:
+        logger.removeHandler(handler)
+    assert writes == ["hub down"] * 4  # retried until written, then left alone
+    assert [(e.source, e.message) for e in recorded] == [(HUB_FEED, "hub down")]
+    failing = [r for r in handler.records if r.getMessage().startswith("hub-feed failing")]
+    assert len(failing) == 1
+    assert sum("could not record" in r.getMessage() for r in handler.records) == 3
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
