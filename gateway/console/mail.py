@@ -23,6 +23,7 @@ import smtplib
 import socket
 import sqlite3
 import ssl
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from email.message import EmailMessage
@@ -72,12 +73,20 @@ class SmtpConfig:
         if self.password_file is None:
             return None
         try:
-            return self.password_file.read_text("utf-8").strip()
+            text = self.password_file.read_text("utf-8").strip()
+            mode = stat.S_IMODE(self.password_file.stat().st_mode)
         except OSError as exc:
             raise GatewayConfigError(
                 f"cannot read the SMTP password file {self.password_file}: {exc.strerror}",
                 hint="Check console.smtp.password_file: readable by the gateway's user.",
             ) from None
+        if mode & 0o077:  # a password file is a secret: never readable by group or others
+            raise GatewayConfigError(
+                f"the SMTP password file {self.password_file} is readable by group or others "
+                f"(mode {mode:04o})",
+                hint=f"chmod 600 {self.password_file}",
+            )
+        return text
 
 
 class MailTransport(Protocol):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.console.mail import SmtpConfig
 from gateway.errors import GatewayConfigError
 from gateway.service_tasks import check_secrets
 from gateway.settings import GatewaySettings
@@ -38,3 +39,15 @@ def test_a_secret_file_readable_by_others_stops_the_start_naming_the_fix(tmp_pat
         read_secret_file(key, "the webhook secret")
     key.chmod(0o600)
     assert read_secret_file(key, "the webhook secret").startswith("a-webhook-key")
+
+
+def test_the_smtp_password_file_is_refused_when_others_can_read_it(tmp_path: Path) -> None:
+    password = tmp_path / "smtp.password"
+    password.write_text("mail-p4ss\n")
+    password.chmod(0o644)
+    config = SmtpConfig(host="smtp.example", sender="sceau@example.fr", password_file=password)
+    with pytest.raises(GatewayConfigError, match="readable by group or others") as caught:
+        config.password()
+    assert "mail-p4ss" not in str(caught.value)
+    password.chmod(0o600)
+    assert config.password() == "mail-p4ss"
