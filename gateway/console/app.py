@@ -42,6 +42,7 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 _STATIC_PREFIX = "/console/static/"
+_FONT_TYPES = {".woff2": "font/woff2", ".woff": "font/woff"}  # RFC 8081
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -123,7 +124,11 @@ def _too_large(request: web.Request) -> str:
 @web.middleware
 async def _session(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(_STATIC_PREFIX) and request.method in ("GET", "HEAD"):
-        return await handler(request)  # assets: no session lookup
+        asset = await handler(request)  # assets: no session lookup
+        font = _FONT_TYPES.get(Path(request.path).suffix)
+        if font and not asset.prepared:  # aiohttp's own table lacks them
+            asset.headers["Content-Type"] = font
+        return asset
     console = console_of(request)
     now = console.runtime.deps.clock()
     token = request.cookies.get(cookie_name(secure=console.config.secure_cookies))

@@ -9,8 +9,10 @@ unknown login get the same message; a locked account is told until when.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from datetime import timedelta
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -23,6 +25,8 @@ from gateway.console.sessions import cookie_name
 
 PRE_COOKIE = "sceau_console_signin"
 _SIGN_IN = f"{PREFIX}/connexion"
+# Printable ASCII but the backslash (which browsers read as a slash), under /console/.
+_LOCAL_TARGET = re.compile(rf"{PREFIX}/[!-\[\]-~]*")
 
 
 def exempt_from_session_csrf(request: web.Request) -> bool:
@@ -31,9 +35,13 @@ def exempt_from_session_csrf(request: web.Request) -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a console path: never an open redirect to another site."""
-    if target and target.startswith(f"{PREFIX}/") and not target.startswith("//"):
-        return target
+    """Only a console path: never an open redirect to another site, nor out of the
+    console (``..``), nor a header injection (control characters, as in ``%0d%0a``
+    decoded by a form); anything else goes to the inbox."""
+    if target and _LOCAL_TARGET.fullmatch(target):
+        path = unquote(target.split("?", 1)[0])
+        if ".." not in path.split("/") and _LOCAL_TARGET.fullmatch(path):
+            return target
     return url("dossiers")
 
 
