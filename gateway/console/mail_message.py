@@ -28,7 +28,8 @@ def _message(
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = rows[0].address
-    msg["Subject"] = subject
+    # The folder number is the sender's: no line break may reach a header.
+    msg["Subject"] = " ".join("".join(c if c.isprintable() else " " for c in subject).split())
     msg["Date"] = format_datetime(utc_now())
     ids = ",".join(str(r.id) for r in rows)
     digest = hashlib.sha256(f"{rows[0].login}:{ids}".encode()).hexdigest()[:32]
