@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.errors import UploadInterrupted, UploadOffsetMismatch
-from hub.uploads import ContentRange, Uploads
+from hub.uploads import DIRECT, ContentRange, Uploads
 from hubee.errors import PayloadTooLarge, ValidationFailed
 
 DATA = bytes(range(256)) * 20_000  # 5 MiB and a bit: several spool chunks
@@ -122,12 +122,13 @@ def test_one_upload_of_an_attachment_at_a_time(tmp_path: Path) -> None:
         async def never(body: AsyncIterator[bytes]) -> None:
             raise AssertionError
 
+        size = DIRECT + 10  # spooled (a whole upload up to DIRECT skips the spool)
         first = asyncio.create_task(
-            uploads.receive("c", slow(), size=10, content_range=None, deliver=never)
+            uploads.receive("c", slow(), size=size, content_range=None, deliver=never)
         )
         await asyncio.sleep(0.05)
         with pytest.raises(Exception, match="already in progress"):
-            await uploads.receive("c", stream(b"y"), size=10, content_range=None, deliver=never)
+            await uploads.receive("c", stream(b"y"), size=size, content_range=None, deliver=never)
         gate.set()
         assert await first == 1
 
@@ -155,3 +156,34 @@ def test_content_range_accepts_exactly_the_ranges_within_the_total(
     else:
         with pytest.raises(ValidationFailed):
             ContentRange.parse(text)
+
+
+def test_a_small_whole_upload_goes_straight_to_deliver_one_at_a_time(tmp_path: Path) -> None:
+    async def main() -> None:
+        uploads = Uploads(tmp_path / "uploads")
+        gate = asyncio.Event()
+        delivered: list[bytes] = []
+        small = DATA[:DIRECT]
+
+        async def deliver(body: AsyncIterator[bytes]) -> None:
+            async for chunk in body:
+                delivered.append(chunk)
+            await gate.wait()
+
+        first = asyncio.create_task(
+            uploads.receive(
+                "d", stream(small), size=len(small), content_range=None, deliver=deliver
+            )
+        )
+        await asyncio.sleep(0.05)
+        assert b"".join(delivered) == small  # delivered as it arrived, never spooled
+        assert not uploads.part_path("d").exists()
+        with pytest.raises(Exception, match="already in progress"):
+            await uploads.receive(
+                "d", stream(small), size=len(small), content_range=None, deliver=deliver
+            )
+        gate.set()
+        assert await first == len(small)
+        assert await uploads.offset("d") == 0
+
+    asyncio.run(main())
