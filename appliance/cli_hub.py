@@ -28,6 +28,10 @@ import click
 
 from appliance.cli_hub_link import COMMANDS
 from appliance.exit_codes import exit_code_for
+from hub.config_file import load_hub_config
+from hub.settings import HubConfig
+from hub.upload_expiry import expire_uploads
+from hub.uploads import Uploads
 from hubee.directory import Directory
 from hubee.errors import HubError, ValidationFailed
 from hubee.model import OrgRef, OrgType, Process, Scope, Status, SubscriptionStatus
@@ -302,13 +306,24 @@ def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> d
     help="ISO 8601 time to purge as of (default: now).",
 )
 def purge(data_dir: Path, when: datetime) -> None:
-    """Apply the démarches' retention delays: purge files, archive, delete."""
+    """Apply the démarches' retention delays: purge files, archive, delete; expire
+    notifications nobody deleted and abandoned partial uploads (hub.yaml's
+    upload_abandon_after_hours)."""
+    has_settings = (data_dir / "hub.yaml").exists()
+    config = load_hub_config(data_dir) if has_settings else HubConfig(data_dir=data_dir)
 
     async def main() -> dict[str, int]:
         deps = await asyncio.to_thread(HubDeps.open, HubSettings(data_dir=data_dir))
         try:
             report = await Retention(deps.store, deps.blobs, deps.sink).purge(now=when)
-            return dict(report.__dict__)
+            expired = await expire_uploads(
+                Uploads(config.uploads_dir),
+                deps.store,
+                deps.sink,
+                now=when,
+                after=config.upload_abandon_after,
+            )
+            return dict(report.__dict__) | {"uploads_expired": len(expired)}
         finally:
             await deps.close()
 

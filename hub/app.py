@@ -2,8 +2,9 @@
 
 :func:`make_hub_app` mounts on the engine's application (``hubee.app.make_app``): the
 link routes (mutual TLS, :mod:`hub.link_auth`), ``POST /tsa``, and the link API's
-OpenAPI description. Its lifecycle runs the evidence journal in the background and,
-at shutdown, wakes every long poll so that the server stops promptly.
+OpenAPI description. Its lifecycle runs the evidence journal and the hourly expiry of
+abandoned uploads (:mod:`hub.upload_expiry`) in the background and, at shutdown,
+wakes every long poll so that the server stops promptly.
 
 :func:`server_ssl_context` is the one TLS listener's configuration: TLS 1.2 at least
 (1.3 preferred: negotiated whenever the client offers it), the hub's server
@@ -14,6 +15,7 @@ against the hub's CA.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator
@@ -29,6 +31,7 @@ from hub.routes_link_trust import add_openapi
 from hub.routes_link_trust import routes as trust_routes
 from hub.runtime import HubRuntime
 from hub.tsa_endpoint import add_tsa_routes
+from hub.upload_expiry import run_upload_expiry
 from hubee.app import make_app
 from trust.pki import certificate_pem
 
@@ -72,7 +75,24 @@ def make_hub_app(runtime: HubRuntime) -> web.Application:
     async def wake_long_polls(app: web.Application) -> None:
         runtime.bell.close()
 
+    async def upload_expiry(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(
+            run_upload_expiry(
+                runtime.link.uploads,
+                runtime.store,
+                runtime.sink,
+                after=runtime.config.upload_abandon_after,
+                clock=runtime.link.clock,
+            ),
+            name="hub-upload-expiry",
+        )
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     app.cleanup_ctx.append(evidence)
+    app.cleanup_ctx.append(upload_expiry)
     app.on_shutdown.append(wake_long_polls)
     return app
 

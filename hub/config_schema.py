@@ -40,5 +40,6 @@ HUB_SCHEMA: dict[str, Any] = {
             "exclusiveMinimum": 0,
             "maximum": MAX_FEED_WAIT,
         },
+        "upload_abandon_after_hours": {"type": "number", "exclusiveMinimum": 0},
     },
 }

@@ -8,7 +8,7 @@ code. Every error says what to do next in :meth:`diagnostics`.
 
 from __future__ import annotations
 
-from hubee.errors import Conflict, Forbidden, HubError, Unauthorized, ValidationFailed
+from hubee.errors import Conflict, Forbidden, Gone, HubError, Unauthorized, ValidationFailed
 
 
 class HubConfigError(HubError):
@@ -75,6 +75,12 @@ class UploadOffsetMismatch(Conflict):
     """A resumed upload that does not start where the partial upload ends (409)."""
 
     hint = "Ask for the offset with HEAD on the same URL, then resume from there."
+
+
+class UploadExpired(Gone):
+    """A resume of a partial upload the hub discarded as abandoned (410)."""
+
+    hint = "Restart the upload from byte 0: PUT the whole file without Content-Range."
 
 
 class UploadInterrupted(ValidationFailed):

@@ -40,6 +40,8 @@ class HubConfig:
     checkpoint_every_entries: int = 1000
     checkpoint_every: timedelta = timedelta(seconds=60)
     max_feed_wait: float = MAX_FEED_WAIT
+    # A partial (resumable) upload untouched this long is deleted by the purge.
+    upload_abandon_after: timedelta = timedelta(hours=24)
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -50,7 +52,12 @@ class HubConfig:
             raise HubConfigError(
                 f"public_url: {self.public_url!r} must be scheme://host[:port], without a path"
             )
-        for key in ("token_ttl", "enrollment_token_ttl", "checkpoint_every"):
+        for key in (
+            "token_ttl",
+            "enrollment_token_ttl",
+            "checkpoint_every",
+            "upload_abandon_after",
+        ):
             if getattr(self, key) <= timedelta(0):
                 raise HubConfigError(f"{key}: must be positive")
         for key in ("max_attachment_bytes", "certificate_days", "checkpoint_every_entries"):
@@ -62,7 +69,7 @@ class HubConfig:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, data_dir: Path) -> HubConfig:
         """Settings from a parsed settings file; durations are in seconds (hours for
-        ``enrollment_token_ttl_hours``). Unknown keys and wrong types are refused."""
+        ``enrollment_token_ttl_hours`` and ``upload_abandon_after_hours``). Unknown keys and wrong types are refused."""
         known = {name for name, _ in _FIELDS}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -98,6 +105,7 @@ class HubConfig:
             "checkpoint_every_entries": self.checkpoint_every_entries,
             "checkpoint_every_seconds": self.checkpoint_every.total_seconds(),
             "max_feed_wait_seconds": self.max_feed_wait,
+            "upload_abandon_after_hours": self.upload_abandon_after.total_seconds() / 3600,
         }
         if self.public_url is not None:
             out["public_url"] = self.public_url
@@ -153,6 +161,7 @@ _FIELDS: tuple[tuple[str, type], ...] = (
     ("checkpoint_every_entries", int),
     ("checkpoint_every_seconds", float),
     ("max_feed_wait_seconds", float),
+    ("upload_abandon_after_hours", float),
 )
 
 
@@ -162,6 +171,7 @@ def _to_fields(values: dict[str, Any]) -> dict[str, Any]:
         ("token_ttl_seconds", "token_ttl", "seconds"),
         ("enrollment_token_ttl_hours", "enrollment_token_ttl", "hours"),
         ("checkpoint_every_seconds", "checkpoint_every", "seconds"),
+        ("upload_abandon_after_hours", "upload_abandon_after", "hours"),
     ):
         if key in out:
             out[field_name] = timedelta(**{unit: out.pop(key)})

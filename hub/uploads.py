@@ -11,6 +11,14 @@ removes the spool too, so the next attempt starts from zero. A whole upload of a
 two fsyncs and a copy less per small attachment; a cut then keeps nothing.
 
 One upload per attachment at a time: a second concurrent ``PUT`` is a conflict.
+
+A spool untouched for ``upload_abandon_after_hours`` (hub.yaml, 24 by default) is an
+abandoned upload: :meth:`Uploads.expire` (run by ``sceau hub purge`` and hourly by the
+running hub, :mod:`hub.upload_expiry`) deletes it and leaves an empty
+``<attachmentId>.expired`` marker. ``HEAD`` then answers offset 0, and a ``PUT`` that
+tries to resume it (``Content-Range`` past 0) answers 410 saying to restart from byte 0.
+A ``PUT`` from byte 0 starts afresh and removes the marker; markers themselves go after
+:data:`MARKER_DAYS` days.
 """
 
 from __future__ import annotations
@@ -20,14 +28,16 @@ import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from hub.errors import UploadInterrupted, UploadOffsetMismatch
+from hub.errors import UploadExpired, UploadInterrupted, UploadOffsetMismatch
 from hubee.errors import Conflict, HubError, PayloadTooLarge, ValidationFailed
 
 CHUNK = 1024 * 1024
 DIRECT = 1024 * 1024  # whole uploads up to this size skip the spool (no resume needed)
+MARKER_DAYS = 30  # how long a resume of an expired upload is answered 410 (then 409)
 _RANGE = re.compile(r"bytes (\d{1,19})-(\d{1,19})/(\d{1,19})")
 
 Deliver = Callable[[AsyncIterator[bytes]], Awaitable[None]]
@@ -93,6 +103,15 @@ def _append(stream: BinaryIO, data: bytes, sync: bool) -> None:
         os.fsync(stream.fileno())
 
 
+@dataclass(frozen=True)
+class ExpiredUpload:
+    """A partial upload deleted as abandoned: its id, the bytes held, when last written."""
+
+    attachment_id: str
+    size: int
+    last_written: datetime
+
+
 class Uploads:
     def __init__(self, root: Path) -> None:
         self._root = root
@@ -100,6 +119,38 @@ class Uploads:
 
     def part_path(self, attachment_id: str) -> Path:
         return self._root / f"{attachment_id}.part"
+
+    def expired_path(self, attachment_id: str) -> Path:
+        return self._root / f"{attachment_id}.expired"
+
+    def expire(self, *, now: datetime, after: timedelta) -> list[ExpiredUpload]:
+        """Delete the partial uploads last written ``after`` ago or more (not one in
+        progress in this process), each leaving its marker; drop markers older than
+        :data:`MARKER_DAYS`. Blocking: call it in a worker thread."""
+        cutoff = (now - after).timestamp()
+        expired: list[ExpiredUpload] = []
+        try:
+            entries = sorted(self._root.iterdir())
+        except FileNotFoundError:
+            return expired
+        for path in entries:
+            attachment_id = path.stem
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # finished meanwhile
+            modified = stat.st_mtime
+            if path.suffix == ".expired":
+                if modified < (now - timedelta(days=MARKER_DAYS)).timestamp():
+                    path.unlink(missing_ok=True)
+                continue
+            if path.suffix != ".part" or attachment_id in self._busy or modified >= cutoff:
+                continue
+            self.expired_path(attachment_id).touch()
+            path.unlink(missing_ok=True)
+            idle = datetime.fromtimestamp(modified, now.tzinfo)
+            expired.append(ExpiredUpload(attachment_id, stat.st_size, idle))
+        return expired
 
     async def offset(self, attachment_id: str) -> int:
         """How many bytes of a partial upload the hub holds (0 if none)."""
@@ -160,12 +211,20 @@ class Uploads:
                 )
             start = content_range.first
         held = await self.offset(attachment_id)
+        marker = self.expired_path(attachment_id)
+        if start and not held and await asyncio.to_thread(marker.exists):
+            raise UploadExpired(
+                f"the hub discarded this partial upload after it stayed untouched too long; "
+                f"restart it from byte 0 (PUT the whole {size} bytes, no Content-Range)"
+            )
         if start not in (0, held):
             raise UploadOffsetMismatch(
                 f"the hub holds {held} bytes of this upload; resume at Content-Range: "
                 f"bytes {held}-{size - 1}/{size}"
             )
         await asyncio.to_thread(self._root.mkdir, mode=0o700, parents=True, exist_ok=True)
+        if not start:  # a fresh start: an earlier expiry no longer matters
+            await asyncio.to_thread(marker.unlink, missing_ok=True)
         path = self.part_path(attachment_id)
         stream = await asyncio.to_thread(path.open, "ab" if start else "wb")
         written = start

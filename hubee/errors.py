@@ -54,6 +54,12 @@ class InvalidGrant(HubError):
         self.oauth_error = oauth_error
 
 
+class Gone(HubError):
+    """The object existed but was deliberately discarded (410): start it again."""
+
+    hint = "Start again from the beginning; what the server held was discarded."
+
+
 class Forbidden(HubError):
     """The caller is authenticated but its scope or organization may not do this."""
 

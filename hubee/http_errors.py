@@ -18,6 +18,7 @@ from aiohttp import web
 from hubee.errors import (
     Conflict,
     Forbidden,
+    Gone,
     HubError,
     IllegalTransition,
     InsufficientStorage,
@@ -43,6 +44,7 @@ STATUS_FOR: tuple[tuple[type[HubError], int], ...] = (
     (IllegalTransition, 400),
     (Forbidden, 403),
     (NotFound, 404),
+    (Gone, 410),
     (MethodNotAllowed, 405),
     (Conflict, 409),
     (PayloadTooLarge, 413),
