@@ -16,7 +16,16 @@ def test_doctor_finds_a_healthy_gateway_then_a_key_left_readable(tmp_path: Path)
             settings = await enrolled_settings(hub, tmp_path / "sd", SAINT_DENIS)
             findings = await diagnose(settings.data_dir)
             by = {f.check: f for f in findings}
-            assert set(by) == {"permissions", "certificates", "disk", "journal", "hub", "clock"}
+            assert set(by) == {
+                "permissions",
+                "certificates",
+                "rotation",
+                "disk",
+                "journal",
+                "hub",
+                "clock",
+            }
+            assert by["rotation"].severity is Severity.OK, by["rotation"]
             assert by["hub"].severity is Severity.OK, by["hub"]
             assert by["clock"].severity is Severity.OK and "genTime" in by["clock"].detail
             assert by["certificates"].severity is Severity.OK, by["certificates"]
