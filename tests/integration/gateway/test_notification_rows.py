@@ -1,16 +1,19 @@
 """Notifications do not pile up: N dossiers exchanged through two gateways, each LAN
 client deleting its notifications as HubEE asks, leave no notification row at the hub
 once the gateways have pulled the feed past them (the hub deletes what a gateway has
-consumed, journaled as ``purge.notifications``). The figures are printed (``-s``)."""
+consumed, journaled as ``purge.notifications``), and none on the gateways; one a client
+never deletes expires with the démarche's retention. The figures are printed (``-s``)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from hubee.model import Scope
+from hubee.retention import Retention
 from tests.integration.gateway.world import SAINT_DENIS, Gw, eventually, lan_client, world
 from tests.unit.gateway.support import LanClient, certdc_folder, deposit
 
@@ -37,6 +40,12 @@ async def _consume(client: LanClient) -> list[str]:
         gone = await client.call("DELETE", f"/teledossiers/v1/notifications/{notification['id']}")
         assert gone.status == 204, gone.body
     return [str(n["caseId"]) for n in found]
+
+
+async def _gateway_journal(gw: Gw) -> list[bytes]:
+    await gw.runtime.drain.wait_drained()
+    journal = gw.runtime.journal
+    return await journal.entries(0, await journal.size())
 
 
 def _gateway_db(gw: Gw) -> Path:
@@ -92,5 +101,26 @@ def test_consumed_notifications_leave_no_rows_at_the_hub(tmp_path: Path) -> None
             purged = _journaled(hub_db, "purge.notifications")
             assert purged, "the hub journals what it deleted"
             assert all('"applicant"' not in p and "Martin" not in p for p in purged)
+            # The commune's gateway journaled dropping its events' notifications for the DGS.
+            assert any(b'"reason":"pushed"' in e for e in await _gateway_journal(si))
+
+            # A notification its client never deletes expires with the démarche's
+            # timeBeforeFolderDeletion (365 days by default) on the gateway too.
+            body, files = certdc_folder(recipient, "ER20190869999")
+            await deposit(dgs, body, files)
+            si_db = _gateway_db(si)
+
+            async def notified() -> bool:
+                return _rows(si_db, "notifications") == 1
+
+            await eventually(notified, timeout=30, what="the commune's new notification")
+            runtime = si.runtime
+            retention = Retention(runtime.store, runtime.blobs, runtime.sink)
+            soon = await retention.purge(now=datetime.now(UTC) + timedelta(days=364))
+            assert soon.notifications_deleted == 0
+            late = await retention.purge(now=datetime.now(UTC) + timedelta(days=366))
+            assert late.notifications_deleted == 1 and _rows(si_db, "notifications") == 0
+            expired = [e for e in await _gateway_journal(si) if b"purge.notifications" in e]
+            assert any(b'"reason":"retention"' in e for e in expired)
 
     asyncio.run(main())
