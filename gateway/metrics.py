@@ -31,8 +31,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 
 from gateway.lan import RUNTIME
 from gateway.runtime import GatewayRuntime
+from gateway.service_tasks import task_names
 from gateway.settings import GatewayPaths
-from gateway.status import FolderQueue, LastError, folder_queues, read_errors, webhooks_pending
+from gateway.status import (
+    TASK_PREFIX,
+    FolderQueue,
+    LastError,
+    folder_queues,
+    read_errors,
+    task_source,
+    webhooks_pending,
+)
 from gateway.tables import GatewayTables
 from hubee.store import StoreTx
 
@@ -126,6 +135,9 @@ async def snapshot(
         return max(0.0, (now - min(pending)).total_seconds()) if pending else 0.0
 
     hub_error, trust_error = errors() if errors is not None else (None, None)
+    # A task's error is kept only while gateway.yaml still has the task.
+    tasks = {task_source(name) for name in task_names(settings)}
+    recorded = await runtime.store.read(read_errors)
     return MetricsSnapshot(
         dossiers=dossiers,
         outbox=outbox,
@@ -146,7 +158,9 @@ async def snapshot(
         ),
         webhooks_pending=await asyncio.to_thread(webhooks_pending, settings.paths),
         folders=await asyncio.to_thread(folder_queues, settings),
-        errors=await runtime.store.read(read_errors),
+        errors=tuple(
+            e for e in recorded if e.source in tasks or not e.source.startswith(TASK_PREFIX)
+        ),
     )
 
 

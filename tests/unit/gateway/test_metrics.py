@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,9 +19,13 @@ from gateway.metrics import (
     _authorised,
     certificate_days_left,
     create_metrics_token,
+    exposition,
     metrics_routes,
+    snapshot,
 )
 from gateway.runtime import GatewayRuntime
+from gateway.settings_tasks import WatchedFolder
+from gateway.status import HUB_FEED, record_error
 from hubee.model import Scope
 from tests.unit.gateway.support import (
     DGS,
@@ -121,3 +126,28 @@ def test_certificate_days_left(tmp_path: Path) -> None:
     settings = enroll_offline(tmp_path / "g", HubPki.create(), DGS, "OSL")
     days = certificate_days_left(settings.paths, now=datetime.now(UTC))
     assert set(days) == {"tls", "seal", "hub-ca"} and all(d > 1 for d in days.values())
+
+
+def test_task_errors_count_only_for_tasks_still_configured(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s")
+    folder = WatchedFolder("CERTDC", Path("in-certdc"), "SI", "client-1", secret)
+    settings = replace(
+        enroll_offline(tmp_path / "g", HubPki.create(), DGS, "OSL"), folders=(folder,)
+    )
+
+    async def main() -> str:
+        runtime = await GatewayRuntime.open(settings)
+        try:
+            await record_error(runtime, "task:watched folders CERTDC (SI)", "login refused")
+            await record_error(runtime, "task:watched folders RSA (SI)", "removed since")
+            await record_error(runtime, HUB_FEED, "hub down")
+            snap = await snapshot(runtime, now=datetime.now(UTC))
+            return exposition(snap).decode()
+        finally:
+            await runtime.close()
+
+    text = asyncio.run(main())
+    assert 'sceau_gateway_error_active{source="task:watched folders CERTDC (SI)"} 1.0' in text
+    assert 'sceau_gateway_error_active{source="hub-feed"} 1.0' in text
+    assert "RSA" not in text  # the task is no longer in gateway.yaml
