@@ -35,6 +35,7 @@ from gateway.pull_fetch import Fetcher, discard_all
 from gateway.pull_import import PulledFile, apply_status, import_case, refuse_case
 from gateway.pull_unsealed import (
     ACCEPT,
+    REFUSE,
     REFUSED_BY_POLICY,
     check_unsealed_case,
     hub_attested_manifest,
@@ -68,7 +69,7 @@ class Puller:
         clock: Callable[[], datetime],
         wait: float = 25.0,
         parallel: int = 16,
-        unsealed_from_hub: str = ACCEPT,
+        unsealed_from_hub: str = REFUSE,
     ) -> None:
         self._store = store
         self._blobs = blobs

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import zoneinfo
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -193,12 +194,15 @@ class ConsoleSettings:
     smtp: SmtpSettings | None = None
     # The URL agents type to reach the console; None: the LAN address.
     public_url: str | None = None
+    # The IANA zone of the console's times and inbox days (overseas: America/Cayenne…).
+    timezone: str = "Europe/Paris"
 
     def __post_init__(self) -> None:
         for name in ("session_minutes", "max_failed_logins", "lockout_minutes", "max_upload_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise GatewayConfigError(f"console.{name} must be an integer ≥ 1, not {value!r}")
+        _check_zone(self.timezone)
         if self.public_url is not None:
             object.__setattr__(self, "public_url", _check_url(self.public_url, "console URL"))
 
@@ -212,6 +216,24 @@ class ConsoleSettings:
         if isinstance(doc, dict) and isinstance(doc.get("smtp"), dict):
             doc = {**doc, "smtp": SmtpSettings.from_json(doc["smtp"])}
         return build(cls, doc, "console")
+
+
+def _check_zone(name: object) -> None:
+    """An IANA zone name this system knows (any name passes if it has no zone database)."""
+    try:
+        if not isinstance(name, str):
+            raise ValueError(name)
+        zoneinfo.ZoneInfo(name)
+    except zoneinfo.ZoneInfoNotFoundError:
+        if zoneinfo.available_timezones():
+            raise GatewayConfigError(
+                f"console.timezone {name!r} is not a known time zone: use an IANA name "
+                "such as Europe/Paris, America/Cayenne or Indian/Reunion"
+            ) from None
+    except ValueError:
+        raise GatewayConfigError(
+            f"console.timezone {name!r} is not a time zone name (e.g. Europe/Paris)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -230,7 +252,7 @@ class GatewaySettings:
     token_ttl_seconds: int = 3600
     max_attachment_bytes: int = 1024**3
     # A case an operator sent straight to the hub's HubEE API, without a gateway seal.
-    unsealed_from_hub: str = "accept"
+    unsealed_from_hub: str = "refuse"
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     # What `sceau gateway run` starts beside the LAN API (gateway.settings_tasks).
     folders: tuple[WatchedFolder, ...] = ()

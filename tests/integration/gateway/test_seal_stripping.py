@@ -33,7 +33,8 @@ def test_a_half_stripped_seal_is_refused_not_taken_for_unsealed(tmp_path: Path, 
     async def main() -> None:
         hub = await open_hub(tmp_path)
         si = await start_gateway(
-            await enrolled_settings(hub, tmp_path / "sd", SAINT_DENIS), "saint-denis"
+            await enrolled_settings(hub, tmp_path / "sd", SAINT_DENIS, unsealed_from_hub="accept"),
+            "saint-denis",
         )
         assert si.service.puller.unsealed_from_hub == "accept"
         link = si.service.puller._link

@@ -59,9 +59,10 @@ def test_an_unsealed_case_is_accepted_on_the_hubs_digests(tmp_path: Path) -> Non
     async def main() -> None:
         hub = await open_hub(tmp_path)
         si = await start_gateway(
-            await enrolled_settings(hub, tmp_path / "sd", SAINT_DENIS), "saint-denis"
+            await enrolled_settings(hub, tmp_path / "sd", SAINT_DENIS, unsealed_from_hub="accept"),
+            "saint-denis",
         )
-        assert si.service.puller.unsealed_from_hub == "accept"  # the default
+        assert si.service.puller.unsealed_from_hub == "accept"  # opted in
         try:
             async with _tls_session(hub) as tls, aiohttp.ClientSession() as session:
                 operator = await _operator_at_the_hub(hub, tls)

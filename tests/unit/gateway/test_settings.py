@@ -16,7 +16,7 @@ ORG = ("21930066200016", "93066")
 def test_defaults_keep_old_settings_loading(tmp_path: Path) -> None:
     legacy = {"company_register": ORG[0], "branch_code": ORG[1], "lan_port": 8081}
     settings = GatewaySettings.from_json(tmp_path, legacy)
-    assert settings.unsealed_from_hub == "accept"
+    assert settings.unsealed_from_hub == "refuse"  # unsigned input is refused by default
     assert settings.console == ConsoleSettings()
     assert settings.console.max_upload_bytes == 20 * 1024**2
     assert settings.console.smtp is None
