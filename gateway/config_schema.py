@@ -56,6 +56,7 @@ CONSOLE: dict[str, Any] = {
         "max_upload_bytes": {"type": "integer", "minimum": 1},
         "public_url": _URL,
         "smtp": SMTP,
+        "timezone": {"type": "string", "x-expected": "an IANA time zone such as Europe/Paris"},
     },
 }
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from aiohttp import web
 
 from gateway.console import admin_folders, mail_store
 from gateway.console.admin_common import journal_action, render_admin
 from gateway.console.admin_folders import folder_failures
+from gateway.console.formats import LOCAL
 from gateway.console.keys import Caller, console_of
-from gateway.console.pages import PageError, admin_page, flash, redirect, url
+from gateway.console.pages import PageError, admin_page, flash, local_zone, redirect, url
 from gateway.outbox import outbox_state
 from gateway.tables import GatewayTables, folder_subject
 from hubee.sqlite_store import sqlite_connection
@@ -54,16 +56,21 @@ class Refusal:
     at: str
 
 
-def day_flows(conn: sqlite3.Connection, since: datetime) -> list[DayFlow]:
-    """Cases received from the hub (``in``) and sent to it (``out``) per day and démarche."""
-    rows = conn.execute(
-        "SELECT substr(c.create_at, 1, 10) AS day, f.process_code, "
-        "sum(g.direction = 'in'), sum(g.direction = 'out') "
+def day_flows(conn: sqlite3.Connection, since: datetime, where: tzinfo = LOCAL) -> list[DayFlow]:
+    """Cases received from the hub (``in``) and sent to it (``out``) per day (of the
+    console's zone ``where``) and démarche."""
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for created, process, direction in conn.execute(
+        "SELECT c.create_at, f.process_code, g.direction "
         "FROM gw_cases g JOIN cases c ON c.id = g.case_id JOIN folders f ON f.id = g.folder_id "
-        "WHERE c.create_at >= ? GROUP BY day, f.process_code ORDER BY day DESC, f.process_code",
+        "WHERE c.create_at >= ?",
         (since.isoformat(),),
-    ).fetchall()
-    return [DayFlow(str(d), str(p), int(i or 0), int(o or 0)) for d, p, i, o in rows]
+    ):
+        day = datetime.fromisoformat(str(created).replace("Z", "+00:00")).astimezone(where)
+        counts[(day.date().isoformat(), str(process))][0 if direction == "in" else 1] += 1
+    by_process = sorted(counts.items(), key=lambda kv: kv[0][1])
+    ordered = sorted(by_process, key=lambda kv: kv[0][0], reverse=True)  # stable: newest day first
+    return [DayFlow(d, p, i, o) for (d, p), (i, o) in ordered]
 
 
 def failures(conn: sqlite3.Connection, limit: int = 50) -> list[Failure]:
@@ -106,13 +113,14 @@ def retry_failed(tx: StoreTx, item_id: int, *, login: str, now: datetime) -> str
 async def flows(request: web.Request, caller: Caller) -> web.StreamResponse:
     runtime = console_of(request).runtime
     since = runtime.deps.clock() - timedelta(days=DAYS)
+    where = local_zone(request)
 
     def read(tx: StoreTx) -> dict[str, object]:
         conn = sqlite_connection(tx)
         return {
             "outbox": outbox_state(tx),
             "mail": mail_store.queue_state(conn),
-            "flows": day_flows(conn, since),
+            "flows": day_flows(conn, since, where),
             "failures": failures(conn),
             "refusals": refusals(conn),
         }

@@ -12,14 +12,15 @@ import sqlite3
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from aiohttp import web
 
 from gateway.console.admin_common import render_admin
 from gateway.console.admin_svg import Series, bar_chart
+from gateway.console.formats import LOCAL
 from gateway.console.keys import Caller, console_of
-from gateway.console.pages import admin_page
+from gateway.console.pages import admin_page, local_zone
 from hubee.sqlite_store import sqlite_connection
 from hubee.store import StoreTx
 
@@ -52,14 +53,17 @@ def _week(at: datetime) -> str:
     return f"{year}-S{week:02d}"
 
 
-def weekly_counts(conn: sqlite3.Connection, since: datetime) -> list[WeekCount]:
+def weekly_counts(
+    conn: sqlite3.Connection, since: datetime, where: tzinfo = LOCAL
+) -> list[WeekCount]:
+    """Dossiers received per ISO week (of the console's zone ``where``) and démarche."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for created, process in conn.execute(
         "SELECT c.create_at, f.process_code FROM gw_cases g JOIN cases c ON c.id = g.case_id "
         "JOIN folders f ON f.id = g.folder_id WHERE g.direction = 'in' AND c.create_at >= ?",
         (since.isoformat(),),
     ):
-        counts[(_week(_time(created)), str(process))] += 1
+        counts[(_week(_time(created).astimezone(where)), str(process))] += 1
     return [WeekCount(w, p, n) for (w, p), n in sorted(counts.items())]
 
 
@@ -112,10 +116,11 @@ def _hours(value: float | None) -> str:
 async def stats(request: web.Request, caller: Caller) -> web.StreamResponse:
     runtime = console_of(request).runtime
     since = runtime.deps.clock() - timedelta(weeks=WEEKS)
+    where = local_zone(request)
 
     def read(tx: StoreTx) -> tuple[list[WeekCount], list[Handling]]:
         conn = sqlite_connection(tx)
-        return weekly_counts(conn, since), handling_times(conn, since)
+        return weekly_counts(conn, since, where), handling_times(conn, since)
 
     weekly, handling = await runtime.store.read(read)
     weeks = sorted({w.week for w in weekly})

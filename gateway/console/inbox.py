@@ -2,16 +2,17 @@
 
 Only delivered cases (not ``HUBEE_RECEIVED``) of the démarches the user handles are
 listed; new ones (``HUBEE_NOTIFIED``, ``SENT``: not yet acknowledged) come first,
-then the most recently received. Blocking: runs inside a store read.
+then the most recently received. The date filters are days of the console's zone
+(``console.timezone``), not UTC days. Blocking: runs inside a store read.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, tzinfo
 
-from gateway.console.formats import NEW_STATUSES
+from gateway.console.formats import LOCAL, NEW_STATUSES, day_end, day_start
 from hubee.model import Organization, Status
 from hubee.sqlite_store import sqlite_connection
 
@@ -22,8 +23,9 @@ PAGE = 100
 class InboxQuery:
     processes: tuple[str, ...]
     status: str | None = None
-    received_from: date | None = None
+    received_from: date | None = None  # days in ``where``, the console's zone
     received_to: date | None = None  # inclusive
+    where: tzinfo = LOCAL
     search: str | None = None
     limit: int = PAGE
     offset: int = 0
@@ -65,10 +67,10 @@ def inbox(tx: object, org_id: str, query: InboxQuery) -> list[InboxRow]:
         args.append(query.status)
     if query.received_from:
         where.append("c.create_at >= ?")
-        args.append(query.received_from.isoformat())
+        args.append(_stored(day_start(query.received_from, query.where)))
     if query.received_to:
         where.append("c.create_at < ?")
-        args.append((query.received_to + timedelta(days=1)).isoformat())
+        args.append(_stored(day_end(query.received_to, query.where)))
     if query.search:
         term = query.search.strip()
         where.append("(c.id = ? OR c.folder_id = ? OR f.external_id = ? OR c.external_id = ?)")
@@ -83,3 +85,9 @@ def inbox(tx: object, org_id: str, query: InboxQuery) -> list[InboxRow]:
     )
     rows = conn.execute(sql, [*args, *NEW_STATUSES, query.limit, query.offset]).fetchall()
     return [InboxRow(*(str(v) for v in row)) for row in rows]
+
+
+def _stored(at: datetime) -> str:
+    """A UTC instant as a prefix of the stored ISO times (``…T22:00:00`` sorts before
+    ``…T22:00:00.000000+00:00`` and after every earlier second)."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S")

@@ -32,6 +32,7 @@ from typing import Protocol
 
 from gateway.console import mail_store
 from gateway.console.config import console_url
+from gateway.console.formats import zone
 from gateway.console.mail_message import digest_message, immediate_message
 from gateway.console.mail_store import AddressBook, MailMode, QueuedMail, account_address_book
 from gateway.errors import GatewayConfigError
@@ -276,4 +277,5 @@ def notifier_for(
         address_book=address_book,
         digest_hour=smtp.digest_hour,
         clock=clock,
+        tz=zone(settings.console.timezone),
     )

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import tzinfo
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from gateway.console.formats import local_time, zone
 from gateway.console.keys import EXPIRED, PREFIX, Caller, caller_of, console_of
 
 GuardedHandler = Callable[[web.Request, Caller], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def local_zone(request: web.Request) -> tzinfo:
+    """The console's zone (``console.timezone``): its times and its days."""
+    return zone(console_of(request).config.timezone)
 
 
 def url(path: str = "") -> str:
@@ -46,6 +53,7 @@ async def render(
         "flash": flash,
         "url": url,
         "path": request.path,
+        "local_time": functools.partial(local_time, where=local_zone(request)),
         **(context or {}),
     }
     return aiohttp_jinja2.render_template(template, request, page, status=status)

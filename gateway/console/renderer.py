@@ -87,8 +87,22 @@ def value_text(raw: object) -> str:
             at = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             return text
-        return at.strftime("%d/%m/%Y à %H:%M") + (" UTC" if at.tzinfo else "")
+        return at.strftime("%d/%m/%Y à %H:%M") + _offset(at)
     return text
+
+
+def _offset(at: datetime) -> str:
+    """The file's own offset, as written (a dossier's data is shown as the sender wrote it)."""
+    offset = at.utcoffset()
+    if offset is None:
+        return ""
+    if not offset:
+        return " UTC"
+    sign, minutes = (
+        ("+" if offset.total_seconds() > 0 else "-"),
+        abs(int(offset.total_seconds())) // 60,
+    )
+    return f" (UTC{sign}{minutes // 60:02d}:{minutes % 60:02d})"
 
 
 class _Budget:

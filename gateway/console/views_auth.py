@@ -3,12 +3,15 @@
 The sign-in form has its own CSRF defence (no session exists yet): a random value in a
 short-lived cookie and the same value in a hidden field (double submit), so another
 site cannot sign a browser in to an account of its choosing. A wrong password and an
-unknown login get the same message; a locked account is told until when.
+unknown login get the same message; a locked account is told until when. The lock-out
+is journaled once, when it starts; failures from one address are rate-limited
+(:mod:`gateway.console.signin_guard`), so nobody can flood the journal.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import secrets
 from datetime import timedelta
@@ -20,9 +23,10 @@ from gateway.console.accounts import SignInOutcome
 from gateway.console.audit import audit
 from gateway.console.formats import local_time
 from gateway.console.keys import PREFIX, caller_of, console_of
-from gateway.console.pages import PageError, redirect, render, url
+from gateway.console.pages import PageError, local_zone, redirect, render, url
 from gateway.console.sessions import cookie_name
 
+_log = logging.getLogger("gateway.console")
 PRE_COOKIE = "sceau_console_signin"
 _SIGN_IN = f"{PREFIX}/connexion"
 # Printable ASCII but the backslash (which browsers read as a slash), under /console/.
@@ -113,6 +117,18 @@ async def _sign_in(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))
     config = console.config
     now = console.runtime.deps.clock()
+    address = request.remote or "?"
+    if not console.guard.allows(address, now=now):
+        _log.debug("sign-in refused: too many failures from this address")
+        return await _sign_in_page(
+            request,
+            error=(
+                "Trop de tentatives de connexion depuis ce poste : patientez une minute "
+                "avant de réessayer."
+            ),
+            status=429,
+            login=login,
+        )
     result = await console.accounts.authenticate(
         login,
         password,
@@ -120,10 +136,16 @@ async def _sign_in(request: web.Request) -> web.StreamResponse:
         max_failures=config.max_failed_logins,
         lockout=timedelta(minutes=config.lockout_minutes),
     )
+    if result.outcome is not SignInOutcome.OK:
+        console.guard.failed(address, now=now)
     if result.outcome is SignInOutcome.LOCKED:
         assert result.locked_until is not None
-        await audit(console.runtime, "signin.locked", login=result.known_login, now=now)
-        until = local_time(result.locked_until)
+        if result.lock_started:  # journaled once; later refusals are only counted
+            await audit(console.runtime, "signin.locked", login=result.known_login, now=now)
+        else:
+            console.guard.refused_while_locked += 1
+            _log.debug("sign-in refused: account locked")
+        until = local_time(result.locked_until, local_zone(request))
         return await _sign_in_page(
             request,
             error=(

@@ -12,7 +12,7 @@ from aiohttp import BodyPartReader, web
 from gateway.console import actions, dossier
 from gateway.console.actions import SPECS, Action
 from gateway.console.audit import audit
-from gateway.console.formats import file_size, local_time, status_label
+from gateway.console.formats import file_size, status_label
 from gateway.console.keys import MULTIPART, Caller, console_of
 from gateway.console.pages import PageError, agent_page, flash, redirect, render, url
 from gateway.console.renderer import Field
@@ -72,7 +72,6 @@ async def _page(request: web.Request, caller: Caller) -> web.StreamResponse:
             "view": view,
             "allowed": {a.value for a in _allowed(view.case.status)},
             "status_label": status_label,
-            "local_time": local_time,
             "file_size": file_size,
             "action_label": lambda t: _ACTION_LABELS.get(t, t),
             "side_label": lambda s: _SIDES.get(s, s),

@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from gateway.console.formats import STATUS_LABELS, local_time, status_label
+from gateway.console.formats import STATUS_LABELS, status_label
 from gateway.console.inbox import PAGE, InboxQuery, inbox, own_org
 from gateway.console.keys import Caller, console_of
-from gateway.console.pages import agent_page, render, url
+from gateway.console.pages import agent_page, local_zone, render, url
 from hubee.model import Status
 
 
@@ -54,6 +54,7 @@ async def _inbox(request: web.Request, caller: Caller) -> web.StreamResponse:
         status=status,
         received_from=_date(q.get("du")),
         received_to=_date(q.get("au")),
+        where=local_zone(request),
         search=(q.get("recherche") or "").strip() or None,
     )
 
@@ -86,7 +87,6 @@ async def _inbox(request: web.Request, caller: Caller) -> web.StreamResponse:
             "au": q.get("au", ""),
             "search": q.get("recherche", ""),
             "status_label": status_label,
-            "local_time": local_time,
             "side": console.runtime.identity.enrollment.org_type,
         },
     )

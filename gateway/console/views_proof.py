@@ -10,7 +10,6 @@ from aiohttp import web
 
 from gateway.console import dossier, proof
 from gateway.console.audit import audit
-from gateway.console.formats import local_time
 from gateway.console.keys import Caller, console_of
 from gateway.console.pages import agent_page, render
 from gateway.errors import EvidenceNotReady
@@ -52,7 +51,6 @@ async def _summary(request: web.Request, caller: Caller) -> web.StreamResponse:
             "case": case,
             "proof": found,
             "not_ready": _NOT_READY,
-            "local_time": local_time,
             "parse_time": proof.parse_time,
         },
     )
@@ -69,7 +67,7 @@ async def _bundle(request: web.Request, caller: Caller) -> web.StreamResponse:
         return await render(
             request,
             "proof.html",
-            {"case": case, "proof": None, "not_ready": _NOT_READY, "local_time": local_time},
+            {"case": case, "proof": None, "not_ready": _NOT_READY},
             status=503,
         )
     await audit(runtime, "evidence.download", login=caller.user.login, now=now, case=case.id)
