@@ -11,6 +11,7 @@ else (no file name, no content). A later resume of it is answered 410
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime, timedelta
 
@@ -63,8 +64,14 @@ async def run_upload_expiry(
 ) -> None:
     """Expire abandoned uploads every ``every`` seconds until cancelled."""
     while True:
+        one = asyncio.ensure_future(expire_uploads(uploads, store, sink, now=clock(), after=after))
         try:
-            await expire_uploads(uploads, store, sink, now=clock(), after=after)
+            await asyncio.shield(one)
+        except asyncio.CancelledError:
+            # Stopping: let a running pass journal what it already deleted.
+            with contextlib.suppress(Exception):
+                await one
+            raise
         except Exception:  # a failed pass is retried at the next one
             log.exception("purge: expiring abandoned uploads failed; retrying in %.0f s", every)
         await asyncio.sleep(every)
