@@ -82,6 +82,8 @@ class SignIn:
     locked_until: datetime | None = None
     # The login tried, when it exists (the audit entry names only known logins).
     known_login: str | None = None
+    # This attempt's failure locked the account (journaled once, not on later refusals).
+    lock_started: bool = False
 
 
 def check_login(login: str) -> str:
@@ -314,7 +316,9 @@ class Accounts:
 
         until = await self._store.write(fail)
         if until is not None:
-            return SignIn(SignInOutcome.LOCKED, locked_until=until, known_login=login)
+            return SignIn(
+                SignInOutcome.LOCKED, locked_until=until, known_login=login, lock_started=True
+            )
         return SignIn(SignInOutcome.BAD_CREDENTIALS, known_login=login)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import MultipartReader, web
 
 from gateway.console.accounts import Accounts, User
 from gateway.console.sessions import Session, Sessions
+from gateway.console.signin_guard import SignInGuard
 from gateway.runtime import GatewayRuntime
 from gateway.settings import ConsoleSettings
 
@@ -20,6 +21,7 @@ class Console:
     config: ConsoleSettings
     accounts: Accounts
     sessions: Sessions
+    guard: SignInGuard = field(default_factory=SignInGuard)  # failed sign-ins per address
 
 
 @dataclass(frozen=True)

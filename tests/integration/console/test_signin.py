@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gateway.console.signin_guard import BURST, REFILL
 from gateway.settings import ConsoleSettings
 from tests.integration.console.support import PASSWORD, Clock, hidden_fields, offline_console
 
@@ -86,6 +87,11 @@ def test_repeated_failures_lock_the_account_until_the_lockout_ends(tmp_path: Pat
                 # The right password does not help while locked.
                 still = await browser.sign_in("marie")
                 assert still.status == 429 and "bloqué" in still.text
+                for _ in range(4):  # refused while locked: counted, not journaled
+                    assert (await browser.sign_in("marie", "wrong password!")).status == 429
+                await console.runtime.drain.wait_drained()
+                facts = [e["data"]["fact"] for e in await _console_entries(console)]
+                assert facts == ["signin.failed"] * 2 + ["signin.locked"]
                 clock.advance(minutes=16)
                 page = await browser.sign_in("marie")
                 assert page.status == 200 and "Dossiers reçus" in page.text
@@ -93,7 +99,35 @@ def test_repeated_failures_lock_the_account_until_the_lockout_ends(tmp_path: Pat
                 await browser.close()
             await console.runtime.drain.wait_drained()
             facts = [e["data"]["fact"] for e in await _console_entries(console)]
-            assert facts.count("signin.locked") == 2 and "signin.ok" in facts
+            assert facts.count("signin.locked") == 1 and facts[-1] == "signin.ok"
+
+    asyncio.run(main())
+
+
+def test_failed_sign_ins_from_one_address_are_rate_limited(tmp_path: Path) -> None:
+    clock = Clock()
+
+    async def main() -> None:
+        async with offline_console(tmp_path / "gw", clock=clock) as console:
+            await console.add_user("marie")
+            browser = console.browser()
+            try:
+                for _ in range(BURST):
+                    assert (await browser.sign_in("nobody", "wrong password!")).status == 401
+                await console.runtime.drain.wait_drained()
+                before = len(await _console_entries(console))
+                for login, password in (("nobody", "wrong password!"), ("marie", PASSWORD)):
+                    page = await browser.sign_in(login, password)
+                    assert page.status == 429, page.text
+                    assert "Trop de tentatives de connexion depuis ce poste" in page.text
+                    assert "Dossiers reçus" not in page.text
+                await console.runtime.drain.wait_drained()
+                assert len(await _console_entries(console)) == before  # nothing journaled
+                clock.advance(seconds=REFILL.total_seconds())  # one token back
+                page = await browser.sign_in("marie")
+                assert page.status == 200 and "Dossiers reçus" in page.text
+            finally:
+                await browser.close()
 
     asyncio.run(main())
 
