@@ -47,6 +47,8 @@ _COMMENTS = {
     "checkpoint_every_seconds": "... or every T seconds, whichever comes first.",
     "max_feed_wait_seconds": "Longest a gateway's long poll is held open, in seconds (≤ 60).",
     "upload_abandon_after_hours": "A partial upload untouched this long is deleted by the purge.",
+    "retired_seal_grace_days": "Days a seal certificate retired by a key rotation still "
+    "answers for dossiers sealed before it.",
 }
 
 

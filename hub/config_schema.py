@@ -41,5 +41,6 @@ HUB_SCHEMA: dict[str, Any] = {
             "maximum": MAX_FEED_WAIT,
         },
         "upload_abandon_after_hours": {"type": "number", "exclusiveMinimum": 0},
+        "retired_seal_grace_days": {"type": "number", "exclusiveMinimum": 0},
     },
 }

@@ -9,7 +9,7 @@ from another process) takes effect on the gateway's next request.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hub.errors import CertificateRequired, CertificateRetired, CertificateRevoked, ForeignSeal
 from hub.fact_sink import HubSink
@@ -36,10 +36,18 @@ class GatewayRecord:
     last_witnessed: Witnessed | None
 
 
+# How long after a key rotation a retired seal certificate still answers (hub.yaml
+# ``retired_seal_grace_days``): the time a gateway needs to send what it queued.
+RETIRED_SEAL_GRACE = timedelta(days=7)
+
+
 class Gateways:
-    def __init__(self, store: Store, sink: HubSink) -> None:
+    def __init__(
+        self, store: Store, sink: HubSink, *, retired_seal_grace: timedelta = RETIRED_SEAL_GRACE
+    ) -> None:
         self._store = store
         self._sink = sink
+        self._retired_seal_grace = retired_seal_grace
 
     async def caller(self, fingerprint: str | None) -> LinkCaller:
         """The gateway presenting the TLS certificate with this fingerprint."""
@@ -73,13 +81,16 @@ class Gateways:
         return await self._store.read(find)
 
     async def seal_owner(
-        self, fingerprint: str, *, signed_at: datetime | None = None
+        self, fingerprint: str, *, signed_at: datetime | None = None, now: datetime
     ) -> tuple[Gateway, Organization] | None:
         """The gateway and organisation a seal certificate was issued to, if any.
 
         A seal certificate retired by a key rotation still answers for seals made
         (``signed_at``) before its retirement, and refuses (:class:`ForeignSeal`) later
-        ones: a gateway's queued dossiers, sealed before the switch, still go out.
+        ones: a gateway's queued dossiers, sealed before the switch, still go out. The
+        signing time is the signer's own claim, so this grace is bounded: once ``now``
+        is past the retirement plus ``retired_seal_grace``, the retired certificate
+        answers for nothing (a stolen retired key cannot back-date seals forever).
         """
 
         def find(tx: StoreTx) -> tuple[Gateway, Organization] | None:
@@ -95,6 +106,15 @@ class Gateways:
                     f"the seal certificate {cert.subject} of gateway {gateway.id} was replaced "
                     f"by a key rotation at {retired:%Y-%m-%dT%H:%M:%SZ}: later seals must use "
                     "the new seal key"
+                )
+            grace = self._retired_seal_grace
+            if retired is not None and now > retired + grace:
+                raise ForeignSeal(
+                    f"the seal certificate {cert.subject} of gateway {gateway.id} was replaced "
+                    f"by a key rotation at {retired:%Y-%m-%dT%H:%M:%SZ}, and its grace for "
+                    f"dossiers queued before the switch ({grace.total_seconds() / 86400:g} "
+                    "days, hub.yaml retired_seal_grace_days) is over: seal the dossier again "
+                    "with the new seal key"
                 )
             org = tx.org(gateway.org_id)
             assert org is not None

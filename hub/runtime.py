@@ -84,7 +84,7 @@ class HubRuntime:
         store = deps.store
         assert isinstance(store, RingingStore)
         services = HubServices.build(config.engine, deps)
-        gateways = Gateways(store, sink)
+        gateways = Gateways(store, sink, retired_seal_grace=config.retired_seal_grace)
         seals = SealChecker(gateways, [identity.ca_certificate])
         uploads = Uploads(config.uploads_dir)
         link = LinkServices(

@@ -76,7 +76,7 @@ class SealChecker:
                 f"its signing time {found.signing_time:%Y-%m-%dT%H:%M:%SZ} is in the future",
             )
         fingerprint = certificate_fingerprint(cert)
-        owner = await self._gateways.seal_owner(fingerprint, signed_at=found.signing_time)
+        owner = await self._gateways.seal_owner(fingerprint, signed_at=found.signing_time, now=now)
         if owner is None:
             raise ForeignSeal(
                 f"the seal's certificate ({found.subject}) is not a seal certificate this hub "

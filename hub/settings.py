@@ -42,6 +42,9 @@ class HubConfig:
     max_feed_wait: float = MAX_FEED_WAIT
     # A partial (resumable) upload untouched this long is deleted by the purge.
     upload_abandon_after: timedelta = timedelta(hours=24)
+    # A seal certificate retired by a key rotation answers this long after it, for the
+    # dossiers sealed before the switch (docs/KEYS.md).
+    retired_seal_grace: timedelta = timedelta(days=7)
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -57,6 +60,7 @@ class HubConfig:
             "enrollment_token_ttl",
             "checkpoint_every",
             "upload_abandon_after",
+            "retired_seal_grace",
         ):
             if getattr(self, key) <= timedelta(0):
                 raise HubConfigError(f"{key}: must be positive")
@@ -106,6 +110,7 @@ class HubConfig:
             "checkpoint_every_seconds": self.checkpoint_every.total_seconds(),
             "max_feed_wait_seconds": self.max_feed_wait,
             "upload_abandon_after_hours": self.upload_abandon_after.total_seconds() / 3600,
+            "retired_seal_grace_days": self.retired_seal_grace.total_seconds() / 86400,
         }
         if self.public_url is not None:
             out["public_url"] = self.public_url
@@ -162,6 +167,7 @@ _FIELDS: tuple[tuple[str, type], ...] = (
     ("checkpoint_every_seconds", float),
     ("max_feed_wait_seconds", float),
     ("upload_abandon_after_hours", float),
+    ("retired_seal_grace_days", float),
 )
 
 
@@ -172,6 +178,7 @@ def _to_fields(values: dict[str, Any]) -> dict[str, Any]:
         ("enrollment_token_ttl_hours", "enrollment_token_ttl", "hours"),
         ("checkpoint_every_seconds", "checkpoint_every", "seconds"),
         ("upload_abandon_after_hours", "upload_abandon_after", "hours"),
+        ("retired_seal_grace_days", "retired_seal_grace", "days"),
     ):
         if key in out:
             out[field_name] = timedelta(**{unit: out.pop(key)})

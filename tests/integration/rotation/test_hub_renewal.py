@@ -10,12 +10,16 @@ import json
 import ssl
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from hub.app import make_hub_app
+from hub.errors import HubConfigError
+from hub.settings import HubConfig
 from tests.integration.hub_link.harness import (
     DGS,
     SAINT_DENIS,
@@ -220,3 +224,61 @@ def test_every_link_route_is_in_the_link_openapi_document(link_run: LinkRun) -> 
         assert served <= described, sorted(served - described)
 
     link_run(scenario)
+
+
+def test_a_retired_seal_certificate_answers_only_within_its_grace(link_run: LinkRun) -> None:
+    async def scenario(hub: LinkHub) -> None:
+        gateway = await hub.gateway(DGS)
+        await hub.gateway(SAINT_DENIS)
+        tls, _, body = await asyncio.to_thread(_new_pair, gateway)
+        answer = (await gateway.call("POST", "/link/v1/gateway/renewal", json_body=body)).json()
+        before = hub.clock() - timedelta(seconds=30)
+        queued = [
+            sealed_folder(DGS, [SAINT_DENIS], {"acte.pdf": f"%PDF queued {n}".encode()})
+            for n in range(2)
+        ]
+        seals = [
+            await asyncio.to_thread(
+                seal,
+                folder.manifest_bytes,
+                signer=gateway.seal_key,
+                certificate=gateway.seal_certificate,
+                signing_time=before,
+            )
+            for folder in queued
+        ]
+        new = await _session(hub, "new-tls", answer["tlsCertificate"], tls)
+        try:
+            done = await hub.request(new, "POST", "/link/v1/gateway/renewal/complete")
+            assert done.status == 200, done.body
+            hub.clock.advance(days=6, hours=23)  # within the default 7 days
+            pushed = await hub.request(
+                new,
+                "PUT",
+                f"/link/v1/folders/{queued[0].folder_id}",
+                json_body=push_body(gateway, queued[0], seal_bytes=seals[0]),
+            )
+            assert pushed.status == 201, pushed.body
+            hub.clock.advance(hours=1, seconds=1)  # 7 days and a second after the switch
+            refused = await hub.request(
+                new,
+                "PUT",
+                f"/link/v1/folders/{queued[1].folder_id}",
+                json_body=push_body(gateway, queued[1], seal_bytes=seals[1]),
+            )
+            assert refused.status == 403, refused.body
+            assert "grace" in refused.message and "retired_seal_grace_days" in refused.message
+            assert "seal the dossier again with the new seal key" in refused.message
+        finally:
+            await new.close()
+
+    link_run(scenario)
+
+
+def test_the_retired_seal_grace_is_a_positive_number_of_days(tmp_path: Path) -> None:
+    config = HubConfig.from_mapping({"retired_seal_grace_days": 2.5}, data_dir=tmp_path)
+    assert config.retired_seal_grace == timedelta(days=2.5)
+    assert HubConfig(data_dir=tmp_path).retired_seal_grace == timedelta(days=7)
+    assert config.to_mapping()["retired_seal_grace_days"] == 2.5
+    with pytest.raises(HubConfigError, match="retired_seal_grace"):
+        HubConfig.from_mapping({"retired_seal_grace_days": 0}, data_dir=tmp_path)
