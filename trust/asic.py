@@ -9,9 +9,10 @@ from __future__ import annotations
 import base64
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
+from xml.parsers import expat
 from xml.sax.saxutils import quoteattr
 
 from trust.errors import MalformedInputError
@@ -21,6 +22,35 @@ DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 SHA256_URI = "http://www.w3.org/2001/04/xmlenc#sha256"  # RFC 6931 §2.1.3 / XML Enc
 MAX_XML_BYTES = 4 * 1024 * 1024
 _B64 = re.compile(r"^[A-Za-z0-9+/]{43}=$")
+
+
+class _Stop(Exception):
+    def __init__(self, dtd: bool) -> None:
+        self.dtd = dtd
+
+
+def _declares_dtd(data: bytes) -> bool:
+    """Whether expat meets a DOCTYPE before the root element, in any encoding (the byte
+    search misses ``<!DOCTYPE`` in UTF-16, and ElementTree would expand its entities).
+    It stops at the root element, so the cost is the prolog's. A document expat cannot
+    parse is left to the real parse, which reports it."""
+    parser = expat.ParserCreate()
+
+    def stop(dtd: bool) -> Callable[..., None]:
+        def handler(*_: object) -> None:
+            raise _Stop(dtd)
+
+        return handler
+
+    parser.StartDoctypeDeclHandler = stop(True)
+    parser.StartElementHandler = stop(False)
+    try:
+        parser.Parse(data, True)
+    except _Stop as found:
+        return found.dtd
+    except expat.ExpatError:
+        return False
+    return False
 
 
 @dataclass(frozen=True)
@@ -64,7 +94,7 @@ class AsicManifest:
     def from_xml(cls, data: bytes) -> AsicManifest:
         if len(data) > MAX_XML_BYTES:
             raise MalformedInputError("the ASiC manifest is too large")
-        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        if b"<!DOCTYPE" in data or b"<!ENTITY" in data or _declares_dtd(data):
             raise MalformedInputError("the ASiC manifest declares a DTD or entities; refused")
         try:
             root = ET.fromstring(data)  # noqa: S314 - DTDs refused above; expat limits amplification

@@ -28,6 +28,20 @@ def test_refuses_dtd_and_entities() -> None:
         AsicManifest.from_xml(evil)
 
 
+def test_refuses_a_dtd_hidden_from_a_byte_search_by_utf16() -> None:
+    xml = AsicManifest.build(SIG, [("a.pdf", "application/pdf", b"\1" * 32)]).to_xml()
+    digest = xml[xml.index(b"<ds:DigestValue>") + 16 : xml.index(b"</ds:DigestValue>")]
+    body = xml.split(b"?>", 1)[1].replace(digest, b"&d;").decode()
+    text = f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE m [<!ENTITY d "{digest.decode()}">]>'
+    evil = (text + body).encode("utf-16")
+    assert b"<!DOCTYPE" not in evil and b"<!ENTITY" not in evil
+    with pytest.raises(MalformedInputError, match="DTD"):
+        AsicManifest.from_xml(evil)
+    # The same manifest without the DTD, in UTF-16, still reads.
+    plain = '<?xml version="1.0" encoding="UTF-16"?>' + xml.split(b"?>", 1)[1].decode()
+    assert AsicManifest.from_xml(plain.encode("utf-16")).references[0].sha256 == b"\1" * 32
+
+
 def test_refuses_other_digest_algorithms_and_duplicates() -> None:
     xml = AsicManifest.build(SIG, [("a", "text/plain", b"\0" * 32)]).to_xml()
     with pytest.raises(MalformedInputError, match="not SHA-256"):
