@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 from collections.abc import Sequence
 
 from aiohttp import web
 
 from gateway.errors import EvidenceNotReady
 from gateway.evidence_export import export_bundle, resolve_folder
+from gateway.exports import export_file
 from gateway.runtime import GatewayRuntime
 from gateway.tables import GatewayTables
 from hubee.access import case_side
@@ -62,30 +62,28 @@ async def get_evidence(request: web.Request, principal: Principal) -> web.Stream
     runtime = request.app[RUNTIME]
     dossier_id = uuid_param(request, "dossierId")
     folder_id = await runtime.store.read(lambda tx: visible_folder(tx, principal, dossier_id))
-    exports = runtime.settings.data_dir / "exports"
-    await asyncio.to_thread(exports.mkdir, mode=0o700, exist_ok=True)
-    target = exports / f"{folder_id}-{secrets.token_hex(8)}.asice"
     identity = runtime.identity
-    try:
-        await export_bundle(
-            folder_id,
-            target,
-            store=runtime.store,
-            blobs=runtime.blobs,
-            journal=runtime.journal,
-            sealer=identity.seal,
-            anchors=identity.hub_ca,
-            journal_key=identity.journal_vkey,
-            witness_key=identity.witness_vkey,
-            now=runtime.deps.clock(),
-        )
-    except EvidenceNotReady as exc:
-        return web.json_response(
-            error_body(503, exc.message), status=503, headers={"Retry-After": "5"}
-        )
-    # The bundle holds the dossier in clear: unlink it now, stream from the open file.
-    stream = await asyncio.to_thread(open, target, "rb")
-    await asyncio.to_thread(os.unlink, target)
+    # The bundle holds the dossier in clear: deleted whatever happens, streamed from
+    # the file opened before its deletion.
+    async with export_file(runtime.settings.data_dir, folder_id) as target:
+        try:
+            await export_bundle(
+                folder_id,
+                target,
+                store=runtime.store,
+                blobs=runtime.blobs,
+                journal=runtime.journal,
+                sealer=identity.seal,
+                anchors=identity.hub_ca,
+                journal_key=identity.journal_vkey,
+                witness_key=identity.witness_vkey,
+                now=runtime.deps.clock(),
+            )
+        except EvidenceNotReady as exc:
+            return web.json_response(
+                error_body(503, exc.message), status=503, headers={"Retry-After": "5"}
+            )
+        stream = await asyncio.to_thread(open, target, "rb")
     try:
         size = await asyncio.to_thread(lambda: os.fstat(stream.fileno()).st_size)
         response = web.StreamResponse(

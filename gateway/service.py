@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.console.mail import notifier_for
+from gateway.exports import sweep_exports
 from gateway.identity import link_ssl_context
 from gateway.lan import make_lan_app
 from gateway.link_client import LinkClient
@@ -118,6 +119,8 @@ class GatewayService:
     async def start(self, *, serve_lan: bool = True) -> None:
         runtime = self.runtime
         check_secrets(runtime.settings)  # a missing secret file: exit 3 before serving
+        # Bundles in clear a killed gateway left in <data>/exports (gateway.exports).
+        await asyncio.to_thread(sweep_exports, runtime.settings.data_dir, now=runtime.deps.clock())
         if serve_lan:
             app = make_lan_app(runtime, route_tables=[metrics_routes])
             app[METRICS_ERRORS] = lambda: (self.puller.last_error, self.trust_error)

@@ -7,21 +7,19 @@ CA, the journal key and the hub's witness key; it also checks the sender's seal 
 the dossier (``seals/sender.p7s`` over ``manifest.json``) and names who sealed it.
 
 Exports hold the dossier in clear: each lives in ``<data>/exports`` only while it is
-read, then is deleted.
+read, then is deleted, also when the export or the check fails (:mod:`gateway.exports`;
+the service's start sweeps what a killed gateway left).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from gateway.console.proof_words import Words, check_name, reason, section, warning
 from gateway.evidence_export import ExportedBundle, export_bundle
+from gateway.exports import discard, fresh_export
 from gateway.runtime import GatewayRuntime
 from trust.bundle_verify import TrustInputs, verify_bundle
 
@@ -51,24 +49,27 @@ class Proof:
 
 
 async def export_to(runtime: GatewayRuntime, dossier_id: str) -> ExportedBundle:
-    """Export to a fresh file under ``<data>/exports`` (the caller deletes it)."""
-    exports = runtime.settings.data_dir / "exports"
-    await asyncio.to_thread(exports.mkdir, mode=0o700, exist_ok=True)
-    target = exports / f"{dossier_id}-{secrets.token_hex(8)}.asice"
+    """Export to a fresh file under ``<data>/exports`` (the caller deletes it; a failed
+    or cancelled export deletes its own)."""
+    target = await fresh_export(runtime.settings.data_dir, dossier_id)
     identity = runtime.identity
-    await runtime.drain.wait_drained()
-    return await export_bundle(
-        dossier_id,
-        target,
-        store=runtime.store,
-        blobs=runtime.blobs,
-        journal=runtime.journal,
-        sealer=identity.seal,
-        anchors=identity.hub_ca,
-        journal_key=identity.journal_vkey,
-        witness_key=identity.witness_vkey,
-        now=runtime.deps.clock(),
-    )
+    try:
+        await runtime.drain.wait_drained()
+        return await export_bundle(
+            dossier_id,
+            target,
+            store=runtime.store,
+            blobs=runtime.blobs,
+            journal=runtime.journal,
+            sealer=identity.seal,
+            anchors=identity.hub_ca,
+            journal_key=identity.journal_vkey,
+            witness_key=identity.witness_vkey,
+            now=runtime.deps.clock(),
+        )
+    except BaseException:
+        await asyncio.to_thread(discard, target)
+        raise
 
 
 def _verify(runtime: GatewayRuntime, done: ExportedBundle) -> Proof:
@@ -123,12 +124,7 @@ async def prove(runtime: GatewayRuntime, dossier_id: str) -> Proof:
     try:
         return await asyncio.to_thread(_verify, runtime, done)
     finally:
-        await asyncio.to_thread(_unlink, done.path)
-
-
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+        await asyncio.to_thread(discard, done.path)
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -13,6 +13,7 @@ from gateway.console.audit import audit
 from gateway.console.keys import Caller, console_of
 from gateway.console.pages import agent_page, render
 from gateway.errors import EvidenceNotReady
+from gateway.exports import discard
 
 BUNDLE_TYPE = "application/vnd.etsi.asic-e+zip"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -70,10 +71,12 @@ async def _bundle(request: web.Request, caller: Caller) -> web.StreamResponse:
             {"case": case, "proof": None, "not_ready": _NOT_READY},
             status=503,
         )
-    await audit(runtime, "evidence.download", login=caller.user.login, now=now, case=case.id)
     # The bundle holds the dossier in clear: unlink it now, stream from the open file.
-    stream = await asyncio.to_thread(open, done.path, "rb")
-    await asyncio.to_thread(os.unlink, done.path)
+    try:
+        await audit(runtime, "evidence.download", login=caller.user.login, now=now, case=case.id)
+        stream = await asyncio.to_thread(open, done.path, "rb")
+    finally:
+        await asyncio.to_thread(discard, done.path)
     try:
         size = await asyncio.to_thread(lambda: os.fstat(stream.fileno()).st_size)
         response = web.StreamResponse(headers=bundle_headers(case.external_id))
