@@ -135,6 +135,8 @@ def render_yaml(settings: GatewaySettings) -> str:
         "  #     starttls: true",
         '  #     username: "sceau"',
         '  #     password_file: "/etc/sceau/smtp.password"   # never the password itself',
+        "  #   A password only with starttls: true (refused without it, unless host is",
+        "  #   this machine: localhost, 127.0.0.1, ::1).",
         "  #     digest_hour: 7",
     ]
     smtp = console["smtp"]

@@ -10,6 +10,7 @@ is named.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import zoneinfo
@@ -144,6 +145,15 @@ UNSEALED_FROM_HUB = ("accept", "refuse")
 MiB = 1024**2
 
 
+def _loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     """The mail relay the web console sends its messages and daily digest through."""
@@ -169,6 +179,13 @@ class SmtpSettings:
             raise GatewayConfigError(f"console.smtp.digest_hour {self.digest_hour} is not 0-23")
         if self.password_file is not None and not isinstance(self.password_file, Path):
             object.__setattr__(self, "password_file", Path(self.password_file))
+        if self.password_file is not None and not self.starttls and not _loopback(self.host):
+            raise GatewayConfigError(
+                f"console.smtp has a password_file but starttls is false: the password "
+                f"would cross the network to {self.host} in clear",
+                hint="Set console.smtp.starttls: true (usually with port: 587), or relay "
+                "through a mail server on this machine (host: localhost) without a password.",
+            )
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

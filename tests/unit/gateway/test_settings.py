@@ -57,3 +57,19 @@ def test_bad_values_are_named(tmp_path: Path, patch: dict[str, object], named: s
     doc = {"company_register": ORG[0], "branch_code": ORG[1], **patch}
     with pytest.raises(GatewayConfigError, match=named):
         GatewaySettings.from_json(tmp_path, doc)
+
+
+@pytest.mark.parametrize("host", ["smtp.example.fr", "192.0.2.25", "localhost.example.fr"])
+def test_an_smtp_password_without_starttls_is_refused_off_this_machine(host: str) -> None:
+    doc = {"host": host, "sender": "sceau@example.fr", "password_file": "/etc/sceau/smtp.pw"}
+    with pytest.raises(GatewayConfigError, match="starttls is false") as caught:
+        SmtpSettings.from_json(doc)
+    assert "starttls: true" in caught.value.diagnostics()
+    assert SmtpSettings.from_json({**doc, "starttls": True}).starttls
+    assert SmtpSettings.from_json({k: v for k, v in doc.items() if k != "password_file"})
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "::1", "[::1]"])
+def test_an_smtp_password_without_starttls_is_allowed_on_loopback(host: str) -> None:
+    smtp = SmtpSettings(host, "sceau@example.fr", password_file=Path("/etc/sceau/smtp.pw"))
+    assert smtp.password_file == Path("/etc/sceau/smtp.pw") and not smtp.starttls
