@@ -301,23 +301,29 @@ class Accounts:
                 return SignIn(SignInOutcome.LOCKED, locked_until=locked_since, known_login=login)
             return SignIn(SignInOutcome.OK, user=user, known_login=login)
 
-        def fail(tx: object) -> datetime | None:
+        def fail(tx: object) -> tuple[datetime | None, bool]:
             conn = sqlite_connection(tx)
             row = conn.execute(
-                "SELECT failed_logins FROM gw_console_users WHERE login = ?", (login,)
+                "SELECT failed_logins, locked_until FROM gw_console_users WHERE login = ?",
+                (login,),
             ).fetchone()
+            locked = _parse_time(row[1]) if row else None
+            if locked is not None and locked > now:
+                # Locked by a parallel failure since the read above: keep that lock (a
+                # count restarted from 0 would clear it).
+                return locked, False
             failures = int(row[0]) + 1 if row else 1
             until = now + lockout if failures >= max_failures else None
             conn.execute(
                 "UPDATE gw_console_users SET failed_logins = ?, locked_until = ? WHERE login = ?",
                 (0 if until else failures, None if until is None else rfc3339(until), login),
             )
-            return until
+            return until, until is not None
 
-        until = await self._store.write(fail)
+        until, started = await self._store.write(fail)
         if until is not None:
             return SignIn(
-                SignInOutcome.LOCKED, locked_until=until, known_login=login, lock_started=True
+                SignInOutcome.LOCKED, locked_until=until, known_login=login, lock_started=started
             )
         return SignIn(SignInOutcome.BAD_CREDENTIALS, known_login=login)
 

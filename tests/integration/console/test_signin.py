@@ -104,6 +104,33 @@ def test_repeated_failures_lock_the_account_until_the_lockout_ends(tmp_path: Pat
     asyncio.run(main())
 
 
+def test_parallel_failures_cannot_undo_the_lock_out(tmp_path: Path) -> None:
+    """Failures checked in parallel (all read the account unlocked, argon2 runs in
+    threads) must not clear the lock the first of them set."""
+    clock = Clock()
+
+    async def main() -> None:
+        settings = ConsoleSettings(max_failed_logins=3, lockout_minutes=15)
+        async with offline_console(tmp_path / "gw", clock=clock, console=settings) as console:
+            await console.add_user("marie")
+            browsers = [console.browser() for _ in range(5)]
+            try:
+                pages = await asyncio.gather(
+                    *(b.sign_in("marie", "wrong password!") for b in browsers)
+                )
+                assert sorted(p.status for p in pages).count(429) >= 1
+                still = await browsers[0].sign_in("marie")
+                assert still.status == 429 and "bloqué" in still.text
+            finally:
+                for browser in browsers:
+                    await browser.close()
+            await console.runtime.drain.wait_drained()
+            facts = [e["data"]["fact"] for e in await _console_entries(console)]
+            assert facts.count("signin.locked") == 1 and "signin.ok" not in facts
+
+    asyncio.run(main())
+
+
 def test_failed_sign_ins_from_one_address_are_rate_limited(tmp_path: Path) -> None:
     clock = Clock()
 
