@@ -47,6 +47,10 @@ from hubee.store import StoreTx
 
 ErrorSource = Callable[[], tuple[str | None, str | None]]
 ERRORS: web.AppKey[ErrorSource] = web.AppKey("gateway.metrics.errors")
+# The console's sign-ins refused without a password check since the start, by reason
+# (in memory only: gateway.console.signin_guard); set by the console when mounted.
+SignInRefusals = Callable[[], dict[str, int]]
+SIGNIN_REFUSALS: web.AppKey[SignInRefusals] = web.AppKey("gateway.metrics.signin_refusals")
 metrics_routes = web.RouteTableDef()
 
 
@@ -78,6 +82,7 @@ class MetricsSnapshot:
     webhooks_pending: int | None = None
     folders: tuple[FolderQueue, ...] = ()
     errors: tuple[LastError, ...] = ()  # the last error of each source, persisted
+    signin_refusals: dict[str, int] = field(default_factory=dict)  # by reason, since start
 
 
 def _db_figures(
@@ -122,7 +127,11 @@ def certificate_days_left(paths: GatewayPaths, *, now: datetime) -> dict[str, fl
 
 
 async def snapshot(
-    runtime: GatewayRuntime, *, now: datetime, errors: ErrorSource | None = None
+    runtime: GatewayRuntime,
+    *,
+    now: datetime,
+    errors: ErrorSource | None = None,
+    signin_refusals: SignInRefusals | None = None,
 ) -> MetricsSnapshot:
     settings = runtime.settings
     org = (settings.company_register, settings.branch_code)
@@ -157,6 +166,7 @@ async def snapshot(
             [r.created_at for r in records if r.cosigned_note is None and r.size > witnessed]
         ),
         webhooks_pending=await asyncio.to_thread(webhooks_pending, settings.paths),
+        signin_refusals=signin_refusals() if signin_refusals is not None else {},
         folders=await asyncio.to_thread(folder_queues, settings),
         errors=tuple(
             e for e in recorded if e.source in tasks or not e.source.startswith(TASK_PREFIX)
@@ -242,6 +252,15 @@ def exposition(snap: MetricsSnapshot) -> bytes:
     for err in snap.errors:
         active.labels(err.source).set(0 if err.cleared_at else 1)
         last_at.labels(err.source).set(datetime.fromisoformat(err.at).timestamp())
+    if snap.signin_refusals:
+        refused = gauge(
+            "console_signin_refusals",
+            "Console sign-ins refused without a password check since the service started "
+            "(locked: the account is locked; rate: too many failures from the address).",
+            ("reason",),
+        )
+        for why, n in snap.signin_refusals.items():
+            refused.labels(why).set(n)
     days = gauge("certificate_days_left", "Days before the certificate expires.", ("certificate",))
     for name, left in snap.cert_days_left.items():
         days.labels(name).set(round(left, 3))
@@ -291,5 +310,10 @@ async def get_metrics(request: web.Request) -> web.Response:
     if not await asyncio.to_thread(_authorised, header, runtime.settings.paths):
         challenge = CHALLENGE + (', error="invalid_token"' if header else "")
         return web.Response(status=401, text=REFUSAL, headers={"WWW-Authenticate": challenge})
-    snap = await snapshot(runtime, now=runtime.deps.clock(), errors=request.app.get(ERRORS))
+    snap = await snapshot(
+        runtime,
+        now=runtime.deps.clock(),
+        errors=request.app.get(ERRORS),
+        signin_refusals=request.app.get(SIGNIN_REFUSALS),
+    )
     return web.Response(body=exposition(snap), headers={"Content-Type": CONTENT_TYPE_LATEST})

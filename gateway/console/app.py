@@ -32,6 +32,7 @@ from gateway.console.config import console_config
 from gateway.console.keys import CALLER, CONSOLE, EXPIRED, MULTIPART, Caller, Console, console_of
 from gateway.console.pages import PageError, render
 from gateway.console.sessions import Sessions, cookie_name
+from gateway.metrics import SIGNIN_REFUSALS
 from gateway.runtime import GatewayRuntime
 from gateway.settings import GatewaySettings
 from hubee.errors import NotFound, PayloadTooLarge
@@ -207,4 +208,10 @@ def setup_console(app: web.Application, runtime: GatewayRuntime, settings: Gatew
     """Mount the console under ``/console/`` on the gateway's LAN app (if enabled)."""
     if not console_config(settings).enabled:
         return
-    app.add_subapp("/console/", make_console_app(runtime, settings))
+    console = make_console_app(runtime, settings)
+    guard = console[CONSOLE].guard
+    app[SIGNIN_REFUSALS] = lambda: {
+        "locked": guard.refused_while_locked,
+        "rate": guard.refused_for_rate,
+    }
+    app.add_subapp("/console/", console)

@@ -8,9 +8,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 from gateway.console.signin_guard import BURST, REFILL
+from gateway.lan import make_lan_app
+from gateway.metrics import create_metrics_token, metrics_routes
 from gateway.settings import ConsoleSettings
-from tests.integration.console.support import PASSWORD, Clock, hidden_fields, offline_console
+from tests.integration.console.support import (
+    PASSWORD,
+    Browser,
+    Clock,
+    hidden_fields,
+    offline_console,
+)
 
 
 def test_an_agent_signs_in_sees_the_inbox_and_signs_out(tmp_path: Path) -> None:
@@ -155,6 +165,42 @@ def test_failed_sign_ins_from_one_address_are_rate_limited(tmp_path: Path) -> No
                 assert page.status == 200 and "Dossiers reçus" in page.text
             finally:
                 await browser.close()
+
+    asyncio.run(main())
+
+
+def test_refusals_without_a_password_check_are_counted_in_the_metrics(tmp_path: Path) -> None:
+    clock = Clock()
+
+    async def main() -> None:
+        settings = ConsoleSettings(max_failed_logins=2, lockout_minutes=15)
+        async with offline_console(tmp_path / "gw", clock=clock, console=settings) as console:
+            await console.add_user("marie")
+            runtime = console.runtime
+            runner = web.AppRunner(make_lan_app(runtime, route_tables=[metrics_routes]))
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            browser = Browser(f"http://127.0.0.1:{port}")
+            try:
+                statuses = [(await browser.sign_in("marie", "wrong!")).status for _ in range(5)]
+                assert statuses == [401, 429, 429, 429, 429]  # locked at the 2nd: 3 refusals
+                for _ in range(BURST - 5):
+                    assert (await browser.sign_in("nobody", "wrong!")).status == 401
+                for _ in range(2):
+                    assert (await browser.sign_in("nobody", "wrong!")).status == 429
+                token = await asyncio.to_thread(create_metrics_token, runtime.settings.paths)
+                async with browser.session.get(
+                    f"{browser.base}/metrics", headers={"Authorization": f"Bearer {token}"}
+                ) as r:
+                    assert r.status == 200
+                    text = await r.text()
+                assert 'sceau_gateway_console_signin_refusals{reason="locked"} 3.0' in text
+                assert 'sceau_gateway_console_signin_refusals{reason="rate"} 2.0' in text
+            finally:
+                await browser.close()
+                await runner.cleanup()
 
     asyncio.run(main())
 
