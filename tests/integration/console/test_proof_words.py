@@ -66,7 +66,8 @@ def test_the_proof_page_speaks_french_unsealed_then_tampered(
     async def main() -> None:
         hub = await open_hub(tmp_path)
         si = await start_gateway(
-            await enrolled_settings(hub, tmp_path / "sd", SAINT_DENIS), "saint-denis"
+            await enrolled_settings(hub, tmp_path / "sd", SAINT_DENIS, unsealed_from_hub="accept"),
+            "saint-denis",
         )
         agent = Browser(si.base)
         try:
