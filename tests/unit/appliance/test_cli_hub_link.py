@@ -74,7 +74,7 @@ def test_settings_refuse_unknown_keys_naming_them(tmp_path: Path) -> None:
     (data / "hub.yaml").write_text(yaml.safe_dump({**settings, "checkpoint_evry": 5}))
     done = sceau("enrollment-token", "--data", str(data), COMMUNE.key)
     assert done.exit_code == ExitCode.CONFIGURATION
-    assert 'hub.yaml:' in done.output and 'unknown key "checkpoint_evry"' in done.output
+    assert "hub.yaml:" in done.output and 'unknown key "checkpoint_evry"' in done.output
 
 
 def _add_commune(data: Path) -> None:
