@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import re
 import secrets
 import sqlite3
@@ -34,8 +35,16 @@ _PROCESS = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MIN_PASSWORD = 12
 # argon2-cffi's defaults: argon2id, t=3, m=64 MiB, p=4 (RFC 9106 §4 second choice).
 _HASHER = PasswordHasher()
-# Verified against when the login is unknown, so that timing does not tell.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the login is unknown, so that timing does not tell.
+
+    Made on the first sign-in, not at import: an argon2id hash costs 64 MiB for a
+    moment, which every gateway would otherwise carry from start-up in its peak RSS.
+    """
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 class Role(enum.Enum):
@@ -264,7 +273,7 @@ class Accounts:
         """
         found = await self._store.read(lambda tx: _load(sqlite_connection(tx), login))
         if found is None:
-            await asyncio.to_thread(_verify, _DUMMY_HASH, password)
+            await asyncio.to_thread(_verify, _dummy_hash(), password)
             return SignIn(SignInOutcome.BAD_CREDENTIALS)
         user, digest = found
         if user.locked_until is not None and user.locked_until > now:
