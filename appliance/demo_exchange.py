@@ -216,20 +216,20 @@ def _print_keep(console: Console, world: World) -> None:
         f"\n[bold]Services left running (--keep); Ctrl-C stops them, the data stays in {world.work}:[/]"
     )
     if world.hub:
-        console.print(f"  hub       {world.hub.url}   data {world.hub_data}   CA {world.hub_ca}")
+        console.print(f"  {'hub':<11} {world.hub.url}   data {world.hub_data}   CA {world.hub_ca}")
     for gw in world.gateways.values():
-        console.print(f"  {gw.org.slug:<10}{gw.service.url}   data {gw.data}")
+        console.print(f"  {gw.org.slug:<11} {gw.service.url}   data {gw.data}")
         for name, c in gw.clients.items():
             console.print(f"      client {name} ({c.scope}): {c.client_id} / {c.secret}")
     for code, root in world.folder_roots.items():
         console.print(f"  watched folders for {code}: {root}")
-    console.print(f"  bundles   {world.work / 'bundles'}")
+    console.print(f"  {'bundles':<11} {world.work / 'bundles'}")
 
 
 def _print_console(console: Console, found: DemoConsole | None) -> None:
     if found is None:
         return
-    console.print(f"  console   {found.url}   (agents' pages and the IT dashboard)")
+    console.print(f"  {'console':<11} {found.url}   (agents' pages and the IT dashboard)")
     for account in found.accounts:
         console.print(f"      {account.role:<6} {account.login} / {account.password}")
 
