@@ -18,8 +18,6 @@ data: counts by démarche and status, queue depths, certificate days left.
 from __future__ import annotations
 
 import asyncio
-import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +42,7 @@ from gateway.status import (
 )
 from gateway.tables import GatewayTables
 from hubee.store import StoreTx
+from trust.bearer_file import bearer_matches, create_token_file
 
 ErrorSource = Callable[[], tuple[str | None, str | None]]
 ERRORS: web.AppKey[ErrorSource] = web.AppKey("gateway.metrics.errors")
@@ -273,15 +272,7 @@ def metrics_token_path(paths: GatewayPaths) -> Path:
 
 def create_metrics_token(paths: GatewayPaths) -> str:
     """A new bearer token for remote scrapers (0600); replaces the previous one."""
-    token = secrets.token_urlsafe(32)
-    path = metrics_token_path(paths)
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    with open(tmp, "x", encoding="ascii") as out:
-        tmp.chmod(0o600)
-        out.write(token + "\n")
-    tmp.replace(path)
-    return token
+    return create_token_file(metrics_token_path(paths))
 
 
 CHALLENGE = 'Bearer realm="sceau-metrics"'
@@ -294,13 +285,7 @@ REFUSAL = (
 def _authorised(header: str, paths: GatewayPaths) -> bool:
     """Whether ``header`` (the Authorization header) bears the metrics token; no token
     file: nobody is."""
-    if not header.startswith("Bearer "):
-        return False
-    try:
-        expected = metrics_token_path(paths).read_text("ascii").strip()
-    except OSError:
-        return False
-    return bool(expected) and hmac.compare_digest(header[7:].strip().encode(), expected.encode())
+    return bearer_matches(header, metrics_token_path(paths))
 
 
 @metrics_routes.get("/metrics")

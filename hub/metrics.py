@@ -20,8 +20,6 @@ démarche, status and route template (``/link/v1/cases/{caseId}``, never an id).
 from __future__ import annotations
 
 import asyncio
-import hmac
-import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from prometheus_client import (
 from hub.runtime import HubRuntime
 from hubee.sqlite_store import sqlite_connection
 from hubee.store import StoreTx
+from trust.bearer_file import bearer_matches, create_token_file
 
 FEED_ROUTE = "/link/v1/notifications"
 TSA_ROUTE = "/tsa"
@@ -227,15 +226,7 @@ def metrics_token_path(keys_dir: Path) -> Path:
 
 def create_metrics_token(keys_dir: Path) -> str:
     """A new bearer token for remote scrapers (0600); replaces the previous one."""
-    token = secrets.token_urlsafe(32)
-    path = metrics_token_path(keys_dir)
-    tmp = path.with_suffix(".tmp")
-    tmp.unlink(missing_ok=True)
-    with open(tmp, "x", encoding="ascii") as out:
-        tmp.chmod(0o600)
-        out.write(token + "\n")
-    tmp.replace(path)
-    return token
+    return create_token_file(metrics_token_path(keys_dir))
 
 
 CHALLENGE = 'Bearer realm="sceau-metrics"'
@@ -248,13 +239,7 @@ REFUSAL = (
 def _authorised(header: str, keys_dir: Path) -> bool:
     """Whether ``header`` (the Authorization header) bears the metrics token; no token
     file: nobody is."""
-    if not header.startswith("Bearer "):
-        return False
-    try:
-        expected = metrics_token_path(keys_dir).read_text("ascii").strip()
-    except OSError:
-        return False
-    return bool(expected) and hmac.compare_digest(header[7:].strip().encode(), expected.encode())
+    return bearer_matches(header, metrics_token_path(keys_dir))
 
 
 async def get_metrics(request: web.Request) -> web.Response:
