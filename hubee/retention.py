@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 from hubee.blob_refs import drop_unreferenced_blobs
 from hubee.blobs import BlobStore
@@ -32,6 +33,15 @@ from hubee.store import Store, StoreTx
 from hubee.transitions import check_case_move
 
 _BATCH = 200  # folders or cases per write unit, so that purges never hog the writer
+
+
+class _Step(Protocol):
+    """One batch of a purge, inside one write transaction; the SHA-256 digests of the
+    blobs it may have left unreferenced."""
+
+    def __call__(
+        self, tx: StoreTx, *, batch: list[str], now: datetime, report: PurgeReport
+    ) -> list[str]: ...
 
 
 @dataclass
@@ -73,15 +83,20 @@ class Retention:
         org_id = None if principal.is_admin else principal.org.id
         return await self._store.write(lambda tx: tx.mark_portal_purged(pairs, org_id))
 
+    async def _in_batches(
+        self, due: list[str], step: _Step, *, now: datetime, report: PurgeReport
+    ) -> None:
+        """Run ``step`` on ``due`` ids, one write unit per batch; then drop the blobs the
+        batch left unreferenced."""
+        for start in range(0, len(due), _BATCH):
+            batch = due[start : start + _BATCH]
+            shas = await self._store.write(partial(step, batch=batch, now=now, report=report))
+            report.blobs_deleted += await drop_unreferenced_blobs(self._store, self._blobs, shas)
+
     async def _purge_files(self, process: Process, now: datetime, report: PurgeReport) -> None:
         cutoff = now - timedelta(days=process.time_before_file_deletion)
         due = await self._store.read(lambda tx: tx.cases_due_for_file_deletion(process, cutoff))
-        for start in range(0, len(due), _BATCH):
-            batch = due[start : start + _BATCH]
-            shas = await self._store.write(
-                partial(self._purge_cases, batch=batch, now=now, report=report)
-            )
-            report.blobs_deleted += await drop_unreferenced_blobs(self._store, self._blobs, shas)
+        await self._in_batches(due, self._purge_cases, now=now, report=report)
 
     def _purge_cases(
         self, tx: StoreTx, *, batch: list[str], now: datetime, report: PurgeReport
@@ -108,12 +123,7 @@ class Retention:
     async def _archive(self, process: Process, now: datetime, report: PurgeReport) -> None:
         cutoff = now - timedelta(days=process.time_before_archiving)
         due = await self._store.read(lambda tx: tx.folders_due_for_archiving(process.code, cutoff))
-        for start in range(0, len(due), _BATCH):
-            batch = due[start : start + _BATCH]
-            shas = await self._store.write(
-                partial(self._archive_folders, batch=batch, now=now, report=report)
-            )
-            report.blobs_deleted += await drop_unreferenced_blobs(self._store, self._blobs, shas)
+        await self._in_batches(due, self._archive_folders, now=now, report=report)
 
     def _archive_folders(
         self, tx: StoreTx, *, batch: list[str], now: datetime, report: PurgeReport
@@ -144,12 +154,7 @@ class Retention:
     async def _delete(self, process: Process, now: datetime, report: PurgeReport) -> None:
         cutoff = now - timedelta(days=process.time_before_folder_deletion)
         due = await self._store.read(lambda tx: tx.folders_due_for_deletion(process.code, cutoff))
-        for start in range(0, len(due), _BATCH):
-            batch = due[start : start + _BATCH]
-            shas = await self._store.write(
-                partial(self._delete_folders, batch=batch, now=now, report=report)
-            )
-            report.blobs_deleted += await drop_unreferenced_blobs(self._store, self._blobs, shas)
+        await self._in_batches(due, self._delete_folders, now=now, report=report)
 
     def _delete_folders(
         self, tx: StoreTx, *, batch: list[str], now: datetime, report: PurgeReport
