@@ -23,9 +23,7 @@ import argparse
 import asyncio
 import base64
 import hashlib
-import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -33,7 +31,6 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +39,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from limits import fsyncs_per_s, sha256_mb_per_s
+from record import write_results
 
 from hubee.directory import Directory
 from hubee.model import OrgRef, OrgType, Process, Scope
@@ -426,17 +424,5 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     started = time.perf_counter()
-    out = asyncio.run(main(args))
-    out = {
-        "benchmark": "hub",
-        "command": "python bench/bench_hub.py " + " ".join(sys.argv[1:]),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "load_average_1min": list(os.getloadavg()[:2]),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        **out,
-        "wall_seconds": time.perf_counter() - started,
-    }
+    out = write_results("hub", asyncio.run(main(args)), started=started, path=RESULTS)
     _report(out)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2) + "\n")

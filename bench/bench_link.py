@@ -25,9 +25,7 @@ import argparse
 import asyncio
 import base64
 import hashlib
-import json
 import os
-import platform
 import re
 import shutil
 import ssl
@@ -47,6 +45,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from limits import ed25519_signs_per_s, fsyncs_per_s, p256_signs_per_s
+from record import write_results
 
 from hub.admin import HubAdmin
 from hub.settings import HubConfig
@@ -386,17 +385,5 @@ if __name__ == "__main__":
     parser.add_argument("--dir", type=Path, default=None, help="Where the hub keeps its data.")
     args = parser.parse_args()
     started = time.perf_counter()
-    out = asyncio.run(main(args))
-    out = {
-        "benchmark": "link",
-        "command": "python bench/bench_link.py " + " ".join(sys.argv[1:]),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "load_average_1min": list(os.getloadavg()[:2]),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        **out,
-        "wall_seconds": time.perf_counter() - started,
-    }
+    out = write_results("link", asyncio.run(main(args)), started=started, path=RESULTS)
     _report(out)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=2) + "\n")
