@@ -269,13 +269,19 @@ async def _notifications(
 
 async def _big(base: str, osl: str, si: str, size: int) -> dict[str, float]:
     blocks = [os.urandom(4 * MB) for _ in range(4)]
+
+    def pieces() -> list[bytes]:
+        """``size`` bytes as 4 MB blocks and a shorter last one (any --big-mb)."""
+        whole, rest = divmod(size, 4 * MB)
+        return [blocks[i % 4] for i in range(whole)] + ([blocks[0][:rest]] if rest else [])
+
     digest = hashlib.sha256()
-    for i in range(size // (4 * MB)):
-        digest.update(blocks[i % 4])
+    for piece in pieces():
+        digest.update(piece)
 
     async def body() -> AsyncIterator[bytes]:
-        for i in range(size // (4 * MB)):
-            yield blocks[i % 4]
+        for piece in pieces():
+            yield piece
 
     timeout = aiohttp.ClientTimeout(total=None)
     async with aiohttp.ClientSession(base, timeout=timeout, read_bufsize=MB) as s:
